@@ -1,0 +1,184 @@
+#include "core/replay.hpp"
+
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <spdlog/spdlog.h>
+
+#include "core/eal.hpp"
+#include "graph/registry.hpp"
+#include "graph/report.hpp"
+#include "graph/runtime.hpp"
+#include "io/capture_reader.hpp"
+#include "lang/ast.hpp"
+#include "packet/parser.hpp"
+
+namespace sl::core {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+// Everything in flight is released by the end of each walk (one burst through
+// the whole graph), so a pool of a few bursts suffices; the rest covers chains
+// of the largest records (256 KiB in 2 KiB segments) and the per-lcore cache.
+constexpr unsigned kReplayPoolSize = 8191;
+
+void print_error(const std::exception& e) {
+    if (auto* c = dynamic_cast<const ConfigError*>(&e)) std::fprintf(stderr, "%s\n", c->format().c_str());
+    else std::fprintf(stderr, "error: %s\n", e.what());
+}
+
+class ProgressLine {
+public:
+    explicit ProgressLine(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+    void update(uint64_t packets, double fraction) {
+        if (!enabled_) return;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(500)) return;
+        last_ = now;
+        double elapsed = std::chrono::duration<double>(now - start_).count();
+        double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+        std::fprintf(stderr, "\r%llu packets, %.2f Mpps, %3.0f%%, ETA %.0f s   ", (unsigned long long)packets,
+                     elapsed > 0 ? double(packets) / elapsed / 1e6 : 0.0, fraction * 100, eta);
+        shown_ = true;
+    }
+    ~ProgressLine() {
+        if (shown_) std::fprintf(stderr, "\r%60s\r", "");
+    }
+
+private:
+    bool enabled_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point start_, last_{};
+};
+
+}  // namespace
+
+int run_replay(const ReplayOptions& options, const char* program) {
+    spdlog::set_level(options.verbosity > 0 ? spdlog::level::debug : spdlog::level::warn);
+    for (const auto& e : graph::registration_errors()) std::fprintf(stderr, "warning: %s\n", e.c_str());
+
+    // 1. The configuration, before anything is opened.
+    lang::Program config;
+    try {
+        config = options.config_file.empty() ? lang::parse(options.config_text, "command-line")
+                                             : lang::parse_file(options.config_file);
+    } catch (const std::exception& e) {
+        print_error(e);
+        return 2;
+    }
+
+    // 2. The captures: libpcap's reason in one line when one cannot be read.
+    std::vector<std::unique_ptr<io::CaptureReader>> readers;
+    try {
+        for (const auto& path : options.captures) readers.push_back(std::make_unique<io::CaptureReader>(path));
+    } catch (const std::exception& e) {
+        print_error(e);
+        return 1;
+    }
+    for (const auto& r : readers)
+        if (r->dlt() != readers[0]->dlt()) {
+            std::fprintf(stderr, "error: %s and %s have different link types (%d and %d); replay them separately\n",
+                         readers[0]->path().c_str(), r->path().c_str(), readers[0]->dlt(), r->dlt());
+            return 1;
+        }
+    if (!packet::link_type_supported(readers[0]->dlt()) && options.verbosity >= 0)
+        std::fprintf(stderr, "warning: link type %d is not parsed; filters see raw frames only\n", readers[0]->dlt());
+
+    if (!options.output_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.output_dir, ec);
+        if (ec) {
+            std::fprintf(stderr, "error: %s: %s\n", options.output_dir.c_str(), ec.message().c_str());
+            return 1;
+        }
+    }
+
+    // 3. DPDK, then the graph: every filter is built before a packet is read.
+    rte_mempool* pool = nullptr;
+    std::unique_ptr<graph::Runtime> runtime;
+    try {
+        EalConfig eal;
+        eal.user_args = options.eal_args;
+        eal.verbose = options.verbosity > 0;
+        start_eal(program, eal);
+        graph::BuildOptions build;
+        build.dlt = readers[0]->dlt();
+        build.linktype = readers[0]->linktype();
+        build.output_dir = options.output_dir;
+        build.input_count = static_cast<unsigned>(readers.size());
+        build.socket = static_cast<int>(rte_socket_id());
+        runtime = std::make_unique<graph::Runtime>(config, build);
+        pool = create_packet_pool("sl_replay", kReplayPoolSize, build.socket);
+    } catch (const ConfigError& e) {
+        print_error(e);
+        return 2;
+    } catch (const std::exception& e) {
+        print_error(e);
+        return 1;
+    }
+
+    g_stop.store(false);
+    auto previous_int = std::signal(SIGINT, on_signal);
+    auto previous_term = std::signal(SIGTERM, on_signal);
+    io::CaptureSource source(readers, pool, options.pacing, options.loops, &g_stop);
+    int status = 0;
+    graph::RunReport report;
+    try {
+        runtime->start(source);
+        if (!options.dot_file.empty()) runtime->export_dot(options.dot_file);
+        ProgressLine progress(options.verbosity >= 0 && isatty(STDERR_FILENO));
+        auto start = std::chrono::steady_clock::now();
+        uint64_t walks = 0;
+        while (!source.done()) {
+            runtime->walk();
+            if ((++walks & 1023) == 0) progress.update(runtime->packets_read(), source.progress());
+        }
+        report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        runtime->finish();
+    } catch (const std::exception& e) {
+        print_error(e);
+        status = 1;
+    }
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+
+    report.graph = runtime->report();
+    report.tsc_hz = double(rte_get_tsc_hz());
+    runtime.reset();  // releases anything still queued in the graph
+    unsigned in_use = rte_mempool_in_use_count(pool);
+    report.pools.push_back({"sl_replay", pool->size, in_use});
+
+    if (!source.error().empty()) {
+        std::fprintf(stderr, "error: %s\n", source.error().c_str());
+        status = 1;
+    }
+    if (in_use != 0) {
+        std::fprintf(stderr, "error: %u mbufs were not returned to the pool\n", in_use);
+        status = 1;
+    }
+    if (options.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
+    if (!options.stats_json.empty()) {
+        try {
+            graph::write_json(report, options.stats_json);
+        } catch (const std::exception& e) {
+            print_error(e);
+            status = 1;
+        }
+    }
+    rte_mempool_free(pool);
+    return status;
+}
+
+}  // namespace sl::core

@@ -1,0 +1,85 @@
+// bpf "EXPR": keeps the packets that the tcpdump expression accepts.
+//
+// libpcap compiles the expression for the input's link type to classic BPF;
+// rte_bpf_convert turns that into eBPF taking the rte_mbuf pointer (so that
+// loads beyond the first segment work), and the program runs JIT-compiled, or
+// in DPDK's interpreter where there is no JIT.
+#include <pcap/pcap.h>
+#include <rte_bpf.h>
+#include <rte_errno.h>
+#include <rte_graph.h>
+#include <rte_malloc.h>
+
+#include <fmt/format.h>
+
+#include <sl/filter.hpp>
+
+namespace {
+
+// DPDK 22.11's converter emits `ld [x+k]` and `ldb [x+k]` with the source
+// register taken from the opcode's size bits, which only means X for the
+// halfword size; the word and byte forms then read from A + k. Every indirect
+// load must read from X, which the converter keeps in eBPF register 7.
+constexpr uint8_t kConvertedXRegister = EBPF_REG_7;
+
+void fix_indirect_loads(rte_bpf_prm* prm) {
+    auto* ins = const_cast<ebpf_insn*>(prm->ins);
+    for (uint32_t i = 0; i < prm->nb_ins; i++)
+        if (BPF_CLASS(ins[i].code) == BPF_LD && BPF_MODE(ins[i].code) == BPF_IND) ins[i].src_reg = kConvertedXRegister;
+}
+
+class Bpf final : public sl::Filter {
+public:
+    explicit Bpf(sl::FilterContext& ctx) : rejected_(ctx.drop_reason("filtered")) {
+        const sl::Args& args = ctx.args();
+        args.expect(1, 1);
+        const sl::Arg& arg = *args.positional(0);
+        std::string expression = arg.value;
+
+        pcap_t* dead = pcap_open_dead(ctx.link_type(), 262144);
+        if (!dead) args.fail(arg, "libpcap cannot compile for this link type");
+        bpf_program program{};
+        if (pcap_compile(dead, &program, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            std::string error = pcap_geterr(dead);
+            pcap_close(dead);
+            args.fail(arg, error);
+        }
+        pcap_close(dead);
+
+        rte_bpf_prm* prm = rte_bpf_convert(&program);
+        pcap_freecode(&program);
+        if (!prm) args.fail(arg, fmt::format("cannot convert to eBPF: {}", rte_strerror(rte_errno)));
+        fix_indirect_loads(prm);
+        bpf_ = rte_bpf_load(prm);
+        rte_free(prm);
+        if (!bpf_) args.fail(arg, fmt::format("DPDK refused the program: {}", rte_strerror(rte_errno)));
+        rte_bpf_jit jit{};
+        if (rte_bpf_get_jit(bpf_, &jit) == 0 && jit.func) jit_ = jit.func;
+        ctx.counter(jit_ ? "jit" : "interpreted") = 1;
+    }
+
+    ~Bpf() override { rte_bpf_destroy(bpf_); }
+
+    void process(sl::Burst& burst) noexcept override {
+        uint16_t n = burst.size();
+        if (jit_) {
+            for (uint16_t i = 0; i < n; i++)
+                if (jit_(burst[i]) == 0) burst.drop(i, rejected_);
+            return;
+        }
+        uint64_t rc[RTE_GRAPH_BURST_SIZE];
+        rte_bpf_exec_burst(bpf_, reinterpret_cast<void**>(const_cast<rte_mbuf**>(burst.packets())), rc, n);
+        for (uint16_t i = 0; i < n; i++)
+            if (rc[i] == 0) burst.drop(i, rejected_);
+    }
+
+private:
+    rte_bpf* bpf_ = nullptr;
+    uint64_t (*jit_)(void*) = nullptr;
+    sl::DropReason rejected_;
+};
+
+}  // namespace
+
+SL_REGISTER_FILTER(Bpf, "bpf", sl::Access::headers, 0, "keep packets that a tcpdump expression accepts",
+                   "bpf \"EXPR\"")

@@ -1,0 +1,14 @@
+// dport: class = the TCP, UDP or SCTP destination port.
+#include <sl/classifier.hpp>
+
+namespace {
+struct DestinationPort {
+    static bool get(const rte_mbuf* m, uint32_t& cls) noexcept {
+        cls = sl::meta(m).dport;
+        return sl::has_ports(m);
+    }
+};
+}  // namespace
+
+SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, "dport", sl::Access::headers, sl::kClassifier,
+                   "class = transport destination port", "dport")

@@ -1,0 +1,27 @@
+// sample N: passes one packet in N (the first of every N), drops the others.
+#include <sl/filter.hpp>
+
+namespace {
+
+class Sample final : public sl::Filter {
+public:
+    explicit Sample(sl::FilterContext& ctx)
+        : every_(ctx.args().uint_at(0, "N", 1, UINT32_MAX)), skipped_(ctx.drop_reason("sampled_out")) {
+        ctx.args().expect(1, 1);
+    }
+    void process(sl::Burst& burst) noexcept override {
+        for (uint16_t i = 0; i < burst.size(); i++) {
+            if (seen_ % every_ != 0) burst.drop(i, skipped_);
+            seen_++;
+        }
+    }
+
+private:
+    uint64_t every_;
+    uint64_t seen_ = 0;
+    sl::DropReason skipped_;
+};
+
+}  // namespace
+
+SL_REGISTER_FILTER(Sample, "sample", sl::Access::headers, 0, "pass 1 packet in N", "sample N")

@@ -1,0 +1,88 @@
+#include "graph/registry.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace sl {
+namespace {
+
+struct Registry {
+    std::vector<FilterType> types;
+    std::vector<std::string> errors;
+};
+
+Registry& registry() {
+    static Registry r;
+    return r;
+}
+
+struct Reasons {
+    std::mutex lock;
+    std::vector<std::string> names = {"end_of_pipeline", "unclassified"};
+};
+
+Reasons& reasons() {
+    static Reasons r;
+    return r;
+}
+
+}  // namespace
+
+bool register_filter_type(const FilterType& type) noexcept {
+    try {
+        auto& r = registry();
+        if (type.abi_version != kSdkAbiVersion) {
+            r.errors.push_back(fmt::format("filter '{}' was built for SDK ABI {}, this is ABI {}", type.name,
+                                           type.abi_version, kSdkAbiVersion));
+            return false;
+        }
+        for (const auto& t : r.types)
+            if (std::string_view(t.name) == type.name) {
+                r.errors.push_back(fmt::format("filter '{}' is registered twice", type.name));
+                return false;
+            }
+        r.types.push_back(type);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+namespace graph {
+
+const FilterType* find_filter_type(std::string_view name) {
+    for (const auto& t : registry().types)
+        if (name == t.name) return &t;
+    return nullptr;
+}
+
+std::vector<std::string> filter_type_names() {
+    std::vector<std::string> names;
+    for (const auto& t : registry().types) names.emplace_back(t.name);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+const std::vector<std::string>& registration_errors() { return registry().errors; }
+
+DropReason drop_reason_id(std::string_view name) {
+    auto& r = reasons();
+    std::lock_guard guard(r.lock);
+    for (size_t i = 0; i < r.names.size(); i++)
+        if (r.names[i] == name) return static_cast<DropReason>(i);
+    if (r.names.size() >= 256) throw ConfigError("too many distinct drop reasons (at most 256)");
+    r.names.emplace_back(name);
+    return static_cast<DropReason>(r.names.size() - 1);
+}
+
+const std::string& drop_reason_name(DropReason id) {
+    auto& r = reasons();
+    std::lock_guard guard(r.lock);
+    static const std::string unknown = "unknown";
+    return id < r.names.size() ? r.names[id] : unknown;
+}
+
+}  // namespace graph
+}  // namespace sl

@@ -1,0 +1,92 @@
+#include "graph/report.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include <sl/error.hpp>
+
+namespace sl::graph {
+namespace {
+
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') out += '\\', out += char(c);
+        else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+        else out += char(c);
+    }
+    return out + "\"";
+}
+
+std::string json_counts(const std::map<std::string, uint64_t>& counts) {
+    std::string out = "{";
+    for (const auto& [name, n] : counts) out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", json_string(name), n);
+    return out + "}";
+}
+
+}  // namespace
+
+std::string format_table(const RunReport& report) {
+    const Report& r = report.graph;
+    size_t name_width = 6, filter_width = 6;
+    for (const auto& n : r.nodes) {
+        name_width = std::max(name_width, n.name.size());
+        filter_width = std::max(filter_width, n.filter.size());
+    }
+    std::string out = fmt::format("{:<{}}  {:<{}}  {:>12}  {:>12}  {:>12}  {:>8}  {:>10}\n", "node", name_width,
+                                  "filter", filter_width, "in", "out", "dropped", "Mpps", "cycles/pkt");
+    for (const auto& n : r.nodes) {
+        double mpps = report.elapsed_s > 0 ? double(n.packets_in) / report.elapsed_s / 1e6 : 0;
+        out += fmt::format("{:<{}}  {:<{}}  {:>12}  {:>12}  {:>12}  {:>8.3f}  {:>10.1f}\n", n.name, name_width, n.filter,
+                           filter_width, n.packets_in, n.packets_out, n.dropped(), mpps, n.cycles_per_packet());
+    }
+    std::string details;
+    for (const auto& n : r.nodes) {
+        std::vector<std::string> parts;
+        for (const auto& [reason, count] : n.drops) parts.push_back(fmt::format("dropped {}={}", reason, count));
+        for (const auto& [name, value] : n.counters)
+            if (value) parts.push_back(fmt::format("{}={}", name, value));
+        if (!parts.empty()) details += fmt::format("  {}: {}\n", n.name, fmt::join(parts, ", "));
+    }
+    if (!details.empty()) out += "\n" + details;
+    std::vector<std::string> fates;
+    for (const auto& [reason, count] : r.drops) fates.push_back(fmt::format("{}={}", reason, count));
+    double mpps = report.elapsed_s > 0 ? double(r.packets_read) / report.elapsed_s / 1e6 : 0;
+    out += fmt::format("\nread {} packets, wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
+                       r.packets_written, r.dropped(),
+                       fates.empty() ? "" : fmt::format(" ({})", fmt::join(fates, ", ")), report.elapsed_s, mpps);
+    return out;
+}
+
+std::string format_json(const RunReport& report) {
+    const Report& r = report.graph;
+    std::string nodes;
+    for (const auto& n : r.nodes) {
+        std::map<std::string, uint64_t> counters(n.counters.begin(), n.counters.end());
+        nodes += fmt::format(
+            "{}{{\"name\":{},\"filter\":{},\"packets_in\":{},\"packets_out\":{},\"drops\":{},"
+            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{}}}",
+            nodes.empty() ? "" : ",", json_string(n.name), json_string(n.filter), n.packets_in, n.packets_out,
+            json_counts(n.drops), n.cycles_per_packet(), n.calls, json_counts(counters));
+    }
+    std::string pools;
+    for (const auto& p : report.pools)
+        pools += fmt::format("{}{{\"name\":{},\"size\":{},\"in_use\":{}}}", pools.empty() ? "" : ",",
+                             json_string(p.name), p.size, p.in_use);
+    return fmt::format(
+        "{{\"nodes\":[{}],\"totals\":{{\"packets_read\":{},\"packets_written\":{},\"packets_dropped\":{},"
+        "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]}}\n",
+        nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), report.elapsed_s, pools);
+}
+
+void write_json(const RunReport& report, const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
+    out << format_json(report);
+    if (!out.flush()) throw RuntimeError(fmt::format("{}: write failed", path));
+}
+
+}  // namespace sl::graph

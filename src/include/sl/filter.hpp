@@ -1,0 +1,152 @@
+// The filter SDK: everything a filter needs, built-in or plugin.
+//
+// A filter is a class with one per-burst entry point, process(), that looks at
+// a burst of packets and gives each a verdict: pass (optionally with a class
+// that selects `|N` branches) or drop with a counted reason. The runtime owns
+// the mbufs, the routing to the next filters and all counting of packets in,
+// out and dropped; a filter only decides.
+//
+// Rules for process(): it runs on the hot path, so it must not allocate, lock,
+// log or throw. Everything that can fail belongs in the constructor, which
+// reads its arguments through FilterContext::args() and throws ConfigError.
+//
+//   class Ttl : public sl::Filter {
+//   public:
+//       explicit Ttl(sl::FilterContext& ctx) : min_(ctx.args().uint_at(0, "ttl", 0, 255)),
+//           too_low_(ctx.drop_reason("ttl_too_low")) { ctx.args().expect(1, 1); }
+//       void process(sl::Burst& burst) noexcept override {
+//           for (uint16_t i = 0; i < burst.size(); i++)
+//               if (ttl_of(burst[i]) < min_) burst.drop(i, too_low_);
+//       }
+//   private:
+//       uint64_t min_; sl::DropReason too_low_;
+//   };
+//   SL_REGISTER_FILTER(Ttl, "ttl", sl::Access::headers, 0,
+//                      "drop packets whose TTL is below N", "ttl N");
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <rte_mbuf.h>
+
+#include <sl/args.hpp>
+#include <sl/error.hpp>
+#include <sl/packet.hpp>
+
+namespace sl {
+
+// Raised whenever the layout of anything in this SDK changes; a plugin built
+// against another version is refused at load time.
+inline constexpr uint32_t kSdkAbiVersion = 1;
+
+using DropReason = uint8_t;
+
+// A verdict is a class (pass) or kDropBit | reason (drop).
+inline constexpr uint32_t kDropBit = 0x80000000u;
+// The class of a packet that has no value for a classifier (ipproto of an ARP
+// frame): only an else-edge takes it.
+inline constexpr uint32_t kNoClass = 0x7fffffffu;
+
+class Burst {
+public:
+    Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size) noexcept
+        : packets_(packets), verdicts_(verdicts), size_(size) {}
+
+    uint16_t size() const noexcept { return size_; }
+    rte_mbuf* operator[](uint16_t i) const noexcept { return packets_[i]; }
+    rte_mbuf* const* packets() const noexcept { return packets_; }
+
+    void set_class(uint16_t i, uint32_t cls) noexcept { verdicts_[i] = cls & kNoClass; }
+    void set_no_class(uint16_t i) noexcept { verdicts_[i] = kNoClass; }
+    void drop(uint16_t i, DropReason reason) noexcept {
+        drops_ += !(verdicts_[i] & kDropBit);
+        verdicts_[i] = kDropBit | reason;
+    }
+    bool dropped(uint16_t i) const noexcept { return verdicts_[i] & kDropBit; }
+    uint16_t drop_count() const noexcept { return drops_; }
+
+private:
+    rte_mbuf** packets_;
+    uint32_t* verdicts_;
+    uint16_t size_;
+    uint16_t drops_ = 0;
+};
+
+// What a filter reads of a packet. The shadow-buffer runtime uses it to decide
+// which bytes must be local before the filter runs.
+enum class Access : uint8_t {
+    headers,  // up to the parsed payload offset
+    payload,  // every byte
+    write,    // every byte, and may modify them
+};
+
+enum FilterFlag : uint32_t {
+    kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
+    kSink = 1u << 1,          // writes packets out (pcap, tx)
+    kSharedByArgs = 1u << 2,  // instances with the same arguments are one node (`tx 1` twice)
+};
+
+class Filter {
+public:
+    virtual ~Filter() = default;
+    // Gives every packet of the burst a verdict. Verdicts start as "pass, class 0".
+    virtual void process(Burst& burst) noexcept = 0;
+    // Called once after the last burst, off the hot path (flush files, report).
+    virtual void finish() {}
+};
+
+// What the runtime offers a filter while it is being constructed.
+class FilterContext {
+public:
+    virtual ~FilterContext() = default;
+
+    virtual const Args& args() const = 0;
+    virtual const std::string& node_name() const = 0;
+    // The input's link type as libpcap's DLT_ value (DLT_EN10MB, DLT_RAW, ...)
+    // and as the LINKTYPE_ value that capture files carry.
+    virtual int link_type() const = 0;
+    virtual uint32_t capture_linktype() const = 0;
+    // A named counter shown in the table and in --stats-json; the reference
+    // stays valid for the filter's life. Increment it in process().
+    virtual uint64_t& counter(std::string_view name) = 0;
+    // An id for a drop reason name; the same name gives the same id everywhere.
+    virtual DropReason drop_reason(std::string_view name) = 0;
+    // A relative output path resolved against the output folder (-o).
+    virtual std::string output_path(std::string_view path) const = 0;
+    virtual int socket_id() const = 0;
+};
+
+using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);
+
+struct FilterType {
+    uint32_t abi_version;
+    const char* name;
+    Access access;
+    uint32_t flags;
+    const char* summary;
+    const char* usage;
+    FilterFactory create;
+};
+
+// Adds a filter type to the registry; returns false (and the runtime reports
+// it) when the name is taken.
+bool register_filter_type(const FilterType& type) noexcept;
+
+}  // namespace sl
+
+#define SL_DETAIL_CAT2(a, b) a##b
+#define SL_DETAIL_CAT(a, b) SL_DETAIL_CAT2(a, b)
+
+// Registers `Class` (constructible from sl::FilterContext&) under `Name`.
+#define SL_REGISTER_FILTER(Class, Name, AccessKind, Flags, Summary, Usage)                       \
+    namespace {                                                                                \
+    [[maybe_unused]] const bool SL_DETAIL_CAT(sl_registered_, __LINE__) =                      \
+        ::sl::register_filter_type(::sl::FilterType{                                           \
+            ::sl::kSdkAbiVersion, Name, AccessKind, Flags, Summary, Usage,                     \
+            [](::sl::FilterContext& ctx) -> std::unique_ptr<::sl::Filter> {                    \
+                return std::make_unique<Class>(ctx);                                           \
+            }});                                                                               \
+    }

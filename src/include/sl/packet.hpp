@@ -1,0 +1,94 @@
+// The per-packet metadata that the parser writes once, where a packet enters
+// the graph, and that every filter reads instead of parsing again.
+//
+// The layer lengths and packet type live in the mbuf's own fields (l2_len,
+// l3_len, l4_len, packet_type) so that DPDK libraries understand them too; what
+// has no home in rte_mbuf lives in a dynamic field registered by the runtime.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+namespace sl {
+
+// Why a packet's headers could not be parsed completely. The parser stops at
+// the first problem, keeps what it learnt so far and never reads past the data.
+enum class ParseError : uint8_t {
+    none = 0,
+    truncated_ethernet,
+    truncated_vlan,
+    vlan_depth,           // more than two stacked VLAN tags
+    truncated_ipv4,
+    bad_ipv4_version,
+    bad_ipv4_ihl,         // IHL below 5 or header longer than the data
+    bad_ipv4_length,      // total length below the header or beyond the data
+    truncated_ipv6,
+    bad_ipv6_length,
+    ipv6_ext_limit,       // extension header chain longer than the bounded walk
+    truncated_ipv6_ext,
+    truncated_tcp,
+    bad_tcp_offset,
+    truncated_udp,
+    bad_udp_length,
+    truncated_icmp,
+    truncated_sctp,
+    unknown_ip_version,   // raw-IP link type whose first nibble is neither 4 nor 6
+    count_
+};
+
+// Human-readable reason names, indexed by ParseError; used for counters.
+const char* parse_error_name(ParseError e) noexcept;
+
+inline constexpr uint16_t kNoOffset = 0xffff;
+
+struct PacketMeta {
+    uint64_t timestamp_ns;   // capture or receive time
+    uint32_t wire_len;       // length on the wire (may exceed the captured bytes)
+    uint16_t l3_offset;      // kNoOffset when there is no IP header
+    uint16_t l4_offset;      // kNoOffset when no transport header was parsed
+    uint16_t payload_offset; // first byte after the last parsed header
+    uint16_t vlan_outer;     // VLAN ids; valid when the flags say so
+    uint16_t vlan_inner;
+    uint16_t sport;          // host byte order; valid when has_ports
+    uint16_t dport;
+    uint8_t ip_proto;        // final protocol after IPv6 extension headers
+    uint8_t flags;           // PacketFlag bits
+    ParseError parse_error;
+    uint8_t fate;            // runtime bookkeeping, see runtime.hpp
+    uint8_t release_reason;  // runtime bookkeeping: why the last reference went
+};
+
+enum PacketFlag : uint8_t {
+    kHasVlan = 1 << 0,
+    kHasQinQ = 1 << 1,
+    kIsIpv4 = 1 << 2,
+    kIsIpv6 = 1 << 3,
+    kHasPorts = 1 << 4,
+    kIsFragment = 1 << 5,       // any fragment, first or later
+    kIsLaterFragment = 1 << 6,  // offset > 0: no transport header here
+};
+
+namespace detail {
+// Offset of PacketMeta in the mbuf, set once by the runtime at start-up.
+extern int packet_meta_offset;
+}  // namespace detail
+
+inline PacketMeta& meta(rte_mbuf* m) noexcept {
+    return *RTE_MBUF_DYNFIELD(m, detail::packet_meta_offset, PacketMeta*);
+}
+inline const PacketMeta& meta(const rte_mbuf* m) noexcept {
+    return *RTE_MBUF_DYNFIELD(m, detail::packet_meta_offset, const PacketMeta*);
+}
+
+// A sink calls this for every packet it wrote, so that the packet counts as
+// written (not dropped) when its last reference is released.
+inline constexpr uint8_t kFateWritten = 1;
+inline void mark_written(rte_mbuf* m) noexcept { meta(m).fate |= kFateWritten; }
+
+inline bool has_ip(const rte_mbuf* m) noexcept { return meta(m).flags & (kIsIpv4 | kIsIpv6); }
+inline bool has_ports(const rte_mbuf* m) noexcept { return meta(m).flags & kHasPorts; }
+inline bool has_vlan(const rte_mbuf* m) noexcept { return meta(m).flags & kHasVlan; }
+
+}  // namespace sl

@@ -1,0 +1,40 @@
+// A sink filter that writes every packet it sees to a pcap file, keeping the
+// capture's timestamps and wire lengths, and passes the packets on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <sl/filter.hpp>
+#include <sl/pcap_writer.hpp>
+
+namespace sl {
+
+class PcapSink : public Filter {
+public:
+    PcapSink(FilterContext& ctx, const std::string& path)
+        : writer_(std::make_unique<PcapWriter>(ctx.output_path(path), ctx.capture_linktype())),
+          written_(ctx.counter("written")), write_error_(ctx.drop_reason("write_error")) {}
+
+    void process(Burst& burst) noexcept override {
+        for (uint16_t i = 0; i < burst.size(); i++) {
+            rte_mbuf* m = burst[i];
+            const PacketMeta& pm = meta(m);
+            if (writer_->write(m, pm.timestamp_ns, pm.wire_len)) {
+                mark_written(m);
+                written_++;
+            } else {
+                burst.drop(i, write_error_);
+            }
+        }
+    }
+
+    void finish() override { writer_->close(); }
+
+private:
+    std::unique_ptr<PcapWriter> writer_;
+    uint64_t& written_;
+    DropReason write_error_;
+};
+
+}  // namespace sl

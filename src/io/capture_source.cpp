@@ -1,0 +1,150 @@
+#include "io/capture_source.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include <sl/packet.hpp>
+
+namespace sl::io {
+namespace {
+uint64_t now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+}  // namespace
+
+CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, Pacing pacing,
+                             uint64_t loops, const std::atomic<bool>* stop)
+    : pool_(pool), pacing_(pacing), loops_(loops ? loops : 1), stop_(stop) {
+    for (auto& r : readers) {
+        inputs_.push_back(Input{r.get(), {}, false, false});
+        total_bytes_ += r->size();
+    }
+}
+
+bool CaptureSource::refill(Input& in) noexcept {
+    if (in.has_pending || in.finished) return in.has_pending;
+    if (in.reader->next(in.pending)) {
+        in.has_pending = true;
+        return true;
+    }
+    in.finished = true;
+    if (error_.empty() && !in.reader->error().empty()) error_ = in.reader->error();
+    return false;
+}
+
+int CaptureSource::earliest() noexcept {
+    // One input is the common case: no comparison needed.
+    if (inputs_.size() == 1) return refill(inputs_[0]) ? 0 : -1;
+    int best = -1;
+    for (size_t i = 0; i < inputs_.size(); i++) {
+        if (!refill(inputs_[i])) continue;
+        if (best < 0 || inputs_[i].pending.timestamp_ns < inputs_[size_t(best)].pending.timestamp_ns)
+            best = static_cast<int>(i);
+    }
+    return best;
+}
+
+bool CaptureSource::due(uint64_t timestamp_ns) noexcept {
+    if (pacing_.mode == Pacing::Mode::top) return true;
+    if (!pacing_started_) {
+        pacing_started_ = true;
+        first_ts_ = timestamp_ns;
+        wall_start_ns_ = now_ns();
+    }
+    uint64_t capture_elapsed = timestamp_ns + loop_offset_ns_ - first_ts_;
+    if (timestamp_ns + loop_offset_ns_ < first_ts_) capture_elapsed = 0;  // time going backwards in the file
+    auto wall_due = wall_start_ns_ + static_cast<uint64_t>(double(capture_elapsed) / pacing_.factor);
+    return now_ns() >= wall_due;
+}
+
+bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
+    uint32_t left = r.captured;
+    const uint8_t* data = r.data;
+    rte_mbuf* seg = m;
+    while (true) {
+        uint32_t room = rte_pktmbuf_tailroom(seg);
+        uint32_t take = std::min(left, room);
+        rte_memcpy(rte_pktmbuf_mtod(seg, uint8_t*), data, take);
+        seg->data_len = static_cast<uint16_t>(take);
+        data += take;
+        left -= take;
+        if (left == 0) break;
+        // Records larger than one mbuf become a chain, as a NIC would give them.
+        rte_mbuf* next = rte_pktmbuf_alloc(pool_);
+        if (!next) return false;
+        seg->next = next;
+        m->nb_segs++;
+        seg = next;
+    }
+    m->pkt_len = r.captured;
+    return true;
+}
+
+uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
+    if (done_) return 0;
+    if (stop_ && stop_->load(std::memory_order_relaxed)) {
+        done_ = true;
+        return 0;
+    }
+    if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) {
+        // Everything in flight is released by the end of each walk, so the
+        // pool refills; try a smaller burst now.
+        shortages_++;
+        max = 1;
+        if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) return 0;
+    }
+    uint16_t n = 0;
+    while (n < max) {
+        int i = earliest();
+        if (i < 0) {
+            if (++loop_ < loops_) {
+                loop_offset_ns_ += last_ts_ >= first_ts_ ? last_ts_ - first_ts_ : 0;
+                for (auto& in : inputs_) {
+                    in.reader->rewind();
+                    in.finished = false;
+                }
+                if (!error_.empty()) break;  // a corrupt file is not replayed again
+                continue;
+            }
+            done_ = true;
+            break;
+        }
+        Input& in = inputs_[size_t(i)];
+        if (!due(in.pending.timestamp_ns)) break;
+        rte_mbuf* m = packets[n];
+        if (!copy_into(m, in.pending)) {
+            // The pool ran out in the middle of a chain: give back what was
+            // taken and try this record again in the next burst.
+            shortages_++;
+            rte_pktmbuf_free(m);
+            packets[n] = nullptr;  // rte_pktmbuf_free_bulk skips it
+            break;
+        }
+        m->port = static_cast<uint16_t>(i);
+        PacketMeta& pm = meta(m);
+        pm.timestamp_ns = in.pending.timestamp_ns;
+        pm.wire_len = in.pending.wire_len;
+        pm.fate = 0;
+        pm.release_reason = 0;
+        last_ts_ = in.pending.timestamp_ns;
+        in.has_pending = false;
+        n++;
+    }
+    if (n < max) rte_pktmbuf_free_bulk(packets + n, max - n);
+    return n;
+}
+
+double CaptureSource::progress() const noexcept {
+    if (total_bytes_ == 0) return 1.0;
+    uint64_t pos = 0;
+    for (const auto& in : inputs_) pos += in.reader->position();
+    return (double(loop_) + double(pos) / double(total_bytes_)) / double(loops_);
+}
+
+}  // namespace sl::io

@@ -1,0 +1,67 @@
+// Feeds capture records into the graph as mbufs: several files merged by
+// timestamp (`rx N` is the N-th file), optionally paced and looped.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+
+#include "graph/runtime.hpp"
+#include "io/capture_reader.hpp"
+
+namespace sl::io {
+
+struct Pacing {
+    enum class Mode { top, realtime };
+    Mode mode = Mode::top;
+    double factor = 1.0;  // realtime x factor
+};
+
+class CaptureSource final : public graph::Source {
+public:
+    CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, Pacing pacing,
+                  uint64_t loops, const std::atomic<bool>* stop);
+
+    uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
+
+    bool done() const noexcept { return done_; }
+    // The first reader error (a truncated record), or "".
+    const std::string& error() const noexcept { return error_; }
+    // Fraction of the work done, for the progress line.
+    double progress() const noexcept;
+    uint64_t mbuf_shortages() const noexcept { return shortages_; }
+
+private:
+    struct Input {
+        CaptureReader* reader;
+        Record pending;
+        bool has_pending = false;
+        bool finished = false;
+    };
+    bool refill(Input& in) noexcept;
+    int earliest() noexcept;
+    bool copy_into(rte_mbuf* m, const Record& r) noexcept;
+    bool due(uint64_t timestamp_ns) noexcept;
+
+    std::vector<Input> inputs_;
+    rte_mempool* pool_;
+    Pacing pacing_;
+    uint64_t loops_;
+    uint64_t loop_ = 0;
+    const std::atomic<bool>* stop_;
+    bool done_ = false;
+    std::string error_;
+    uint64_t shortages_ = 0;
+    // Pacing state: capture time and wall time of the first packet.
+    bool pacing_started_ = false;
+    uint64_t first_ts_ = 0;
+    uint64_t last_ts_ = 0;
+    uint64_t loop_offset_ns_ = 0;
+    uint64_t wall_start_ns_ = 0;
+    uint64_t total_bytes_ = 0;
+};
+
+}  // namespace sl::io

@@ -1,0 +1,63 @@
+// The syntax tree of a pipeline configuration.
+//
+//   web = rx | bpf "tcp port 80"      # a named stream
+//   web | tx 1                        # a pipeline reading that stream
+//   p = rx | ipproto                  # a classifier
+//   p |17 count name=udp              # only class 17
+//   p |else count name=other          # every class no sibling edge takes
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sl/args.hpp>
+#include <sl/error.hpp>
+
+namespace sl::lang {
+
+// How a stage is attached to what comes before it.
+struct Edge {
+    enum class Kind { all, cls, otherwise };
+    Kind kind = Kind::all;
+    uint32_t cls = 0;  // for Kind::cls
+    Location where;    // the `|`
+};
+
+struct Stage {
+    Edge edge;
+    std::string filter;
+    Location where;  // the filter's name
+    std::vector<Arg> args;
+};
+
+// Where a pipeline starts: `rx`, `rx N`, or a named stream.
+struct Origin {
+    enum class Kind { rx, stream };
+    Kind kind = Kind::rx;
+    std::optional<uint32_t> port;  // `rx N`
+    std::string stream;            // for Kind::stream
+    Location where;
+};
+
+struct Pipeline {
+    std::optional<std::string> name;  // `name = ...`
+    Location name_where;
+    Origin origin;
+    std::vector<Stage> stages;
+};
+
+struct Program {
+    std::vector<Pipeline> pipelines;
+};
+
+// Parses `text`; `file` names it in diagnostics ("command-line" for -e).
+// Throws ConfigError with the location of the first error.
+Program parse(const std::string& text, const std::string& file);
+Program parse_file(const std::string& path);
+
+// The closest of `candidates` to `word` by edit distance, or "" if none is close.
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace sl::lang

@@ -1,0 +1,335 @@
+// Lexer and recursive-descent parser for the pipeline language (DESIGN.md §3).
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "lang/ast.hpp"
+
+namespace sl::lang {
+namespace {
+
+struct Token {
+    enum class Kind { word, string, number, pipe, class_pipe, else_pipe, equals, end_of_statement, end };
+    Kind kind;
+    std::string text;  // word/string/number text; for class_pipe the number's digits
+    uint64_t number = 0;
+    Location where;
+    Location value_where;  // strings: the first character inside the quotes
+};
+
+bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == ':' ||
+           c == '/' || c == '+' || c == '*' || c == '!' || c == '<' || c == '>' || c == '&' || c == '[' ||
+           c == ']' || c == '(' || c == ')' || c == ',' || c == '@' || c == '%' || c == '~' || c == '^';
+}
+
+bool is_identifier(const std::string& s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+    return true;
+}
+
+class Lexer {
+public:
+    Lexer(const std::string& text, const std::string& file) : text_(text), file_(file) {
+        std::string line;
+        std::istringstream in(text);
+        while (std::getline(in, line)) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            lines_.push_back(line);
+        }
+    }
+
+    std::vector<Token> tokens() {
+        std::vector<Token> out;
+        while (pos_ < text_.size()) {
+            char c = text_[pos_];
+            if (c == ' ' || c == '\t' || c == '\r') {
+                advance();
+            } else if (c == '#') {
+                while (pos_ < text_.size() && text_[pos_] != '\n') advance();
+            } else if (c == '\n' || c == ';') {
+                // A line that ends in a pipe continues on the next one.
+                bool continues = c == '\n' && !out.empty() && is_edge(out.back().kind);
+                if (!continues && !out.empty() && out.back().kind != Token::Kind::end_of_statement)
+                    out.push_back(make(Token::Kind::end_of_statement, std::string(1, c)));
+                advance();
+            } else if (c == '|') {
+                out.push_back(lex_pipe());
+            } else if (c == '=') {
+                out.push_back(make(Token::Kind::equals, "="));
+                advance();
+            } else if (c == '"' || c == '\'') {
+                out.push_back(lex_string());
+            } else if (is_word_char(c)) {
+                out.push_back(lex_word());
+            } else {
+                throw ConfigError(here(), fmt::format("unexpected character '{}'", c));
+            }
+        }
+        Token end = make(Token::Kind::end, "");
+        out.push_back(end);
+        return out;
+    }
+
+    Location here() const { return location(line_, column_); }
+    Location location(int line, int column) const {
+        return Location{file_, line, column,
+                        line >= 1 && line <= static_cast<int>(lines_.size()) ? lines_[line - 1] : ""};
+    }
+
+private:
+    static bool is_edge(Token::Kind k) {
+        return k == Token::Kind::pipe || k == Token::Kind::class_pipe || k == Token::Kind::else_pipe;
+    }
+
+    void advance() {
+        if (text_[pos_] == '\n') {
+            line_++;
+            column_ = 1;
+        } else {
+            column_++;
+        }
+        pos_++;
+    }
+
+    Token make(Token::Kind kind, std::string text) const {
+        Token t{kind, std::move(text), 0, here(), here()};
+        return t;
+    }
+
+    Token lex_pipe() {
+        Token t = make(Token::Kind::pipe, "|");
+        advance();
+        size_t end = pos_;
+        while (end < text_.size() && is_word_char(text_[end])) end++;
+        std::string word = text_.substr(pos_, end - pos_);
+        // `|else` and `|N` are edges; `|count` is a pipe and a filter name.
+        if (word == "else") {
+            while (pos_ < end) advance();
+            t.kind = Token::Kind::else_pipe;
+            return t;
+        }
+        if (word.empty() || !std::isdigit(static_cast<unsigned char>(word[0]))) return t;
+        while (pos_ < end) advance();
+        auto n = Args::parse_uint(word);
+        if (!n || *n >= 0x7fffffffu)
+            throw ConfigError(t.where, fmt::format("'|{}' is not a class edge", word),
+                              "write '|N' with N a number below 2147483647, or '|else'");
+        t.kind = Token::Kind::class_pipe;
+        t.text = word;
+        t.number = *n;
+        return t;
+    }
+
+    Token lex_string() {
+        char quote = text_[pos_];
+        Token t = make(Token::Kind::string, "");
+        advance();
+        t.value_where = here();
+        std::string value;
+        while (true) {
+            if (pos_ >= text_.size() || text_[pos_] == '\n')
+                throw ConfigError(t.where, "unterminated string", fmt::format("close it with {}", quote));
+            char c = text_[pos_];
+            if (c == quote) {
+                advance();
+                break;
+            }
+            if (c == '\\' && pos_ + 1 < text_.size() && text_[pos_ + 1] != '\n') {
+                advance();
+                char e = text_[pos_];
+                value += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+                advance();
+                continue;
+            }
+            value += c;
+            advance();
+        }
+        t.text = std::move(value);
+        return t;
+    }
+
+    Token lex_word() {
+        Token t = make(Token::Kind::word, "");
+        size_t start = pos_;
+        while (pos_ < text_.size() && is_word_char(text_[pos_])) advance();
+        t.text = text_.substr(start, pos_ - start);
+        if (auto n = Args::parse_uint(t.text)) {
+            t.kind = Token::Kind::number;
+            t.number = *n;
+        }
+        return t;
+    }
+
+    const std::string& text_;
+    std::string file_;
+    std::vector<std::string> lines_;
+    size_t pos_ = 0;
+    int line_ = 1;
+    int column_ = 1;
+};
+
+class Parser {
+public:
+    explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+    Program program() {
+        Program p;
+        while (peek().kind != Token::Kind::end) {
+            if (peek().kind == Token::Kind::end_of_statement) {
+                next();
+                continue;
+            }
+            p.pipelines.push_back(pipeline());
+            const Token& t = peek();
+            if (t.kind != Token::Kind::end && t.kind != Token::Kind::end_of_statement)
+                throw ConfigError(t.where, fmt::format("expected '|' before '{}'", describe(t)),
+                                  "filters are joined with '|'");
+        }
+        return p;
+    }
+
+private:
+    const Token& peek(size_t ahead = 0) const {
+        size_t i = std::min(pos_ + ahead, tokens_.size() - 1);
+        return tokens_[i];
+    }
+    const Token& next() { return tokens_[std::min(pos_++, tokens_.size() - 1)]; }
+
+    static std::string describe(const Token& t) {
+        switch (t.kind) {
+        case Token::Kind::string: return "\"" + t.text + "\"";
+        case Token::Kind::end: return "end of input";
+        case Token::Kind::end_of_statement: return "end of line";
+        case Token::Kind::class_pipe: return "|" + t.text;
+        case Token::Kind::else_pipe: return "|else";
+        default: return t.text;
+        }
+    }
+
+    Pipeline pipeline() {
+        Pipeline p;
+        if (peek().kind == Token::Kind::word && peek(1).kind == Token::Kind::equals) {
+            const Token& name = next();
+            if (!is_identifier(name.text))
+                throw ConfigError(name.where, fmt::format("'{}' is not a valid stream name", name.text),
+                                  "names start with a letter and use letters, digits, '_' and '-'");
+            p.name = name.text;
+            p.name_where = name.where;
+            next();  // '='
+        }
+        p.origin = origin();
+        while (true) {
+            const Token& t = peek();
+            if (t.kind != Token::Kind::pipe && t.kind != Token::Kind::class_pipe &&
+                t.kind != Token::Kind::else_pipe)
+                break;
+            next();
+            Stage s;
+            s.edge.where = t.where;
+            if (t.kind == Token::Kind::class_pipe) {
+                s.edge.kind = Edge::Kind::cls;
+                s.edge.cls = static_cast<uint32_t>(t.number);
+            } else if (t.kind == Token::Kind::else_pipe) {
+                s.edge.kind = Edge::Kind::otherwise;
+            }
+            const Token& name = peek();
+            if (name.kind != Token::Kind::word || !is_identifier(name.text))
+                throw ConfigError(name.kind == Token::Kind::end ? t.where : name.where,
+                                  fmt::format("expected a filter name after '{}', found {}", describe(t),
+                                              describe(name)));
+            next();
+            s.filter = name.text;
+            s.where = name.where;
+            s.args = arguments();
+            p.stages.push_back(std::move(s));
+        }
+        if (p.stages.empty() && !p.name)
+            throw ConfigError(p.origin.where, "a pipeline needs at least one filter",
+                              "for example: rx | count");
+        return p;
+    }
+
+    Origin origin() {
+        const Token& t = peek();
+        if (t.kind != Token::Kind::word || !is_identifier(t.text))
+            throw ConfigError(t.where, fmt::format("expected 'rx' or a stream name, found {}", describe(t)));
+        next();
+        Origin o;
+        o.where = t.where;
+        if (t.text == "rx") {
+            o.kind = Origin::Kind::rx;
+            if (peek().kind == Token::Kind::number) {
+                const Token& n = next();
+                if (n.number > 65535) throw ConfigError(n.where, "port numbers go up to 65535");
+                o.port = static_cast<uint32_t>(n.number);
+            }
+        } else {
+            o.kind = Origin::Kind::stream;
+            o.stream = t.text;
+        }
+        return o;
+    }
+
+    std::vector<Arg> arguments() {
+        std::vector<Arg> args;
+        while (true) {
+            const Token& t = peek();
+            if (t.kind != Token::Kind::word && t.kind != Token::Kind::string && t.kind != Token::Kind::number)
+                break;
+            next();
+            Arg a;
+            a.where = t.where;
+            if (t.kind == Token::Kind::word && peek().kind == Token::Kind::equals) {
+                next();  // '='
+                const Token& v = peek();
+                if (v.kind != Token::Kind::word && v.kind != Token::Kind::string &&
+                    v.kind != Token::Kind::number)
+                    throw ConfigError(v.where, fmt::format("expected a value after '{}=', found {}", t.text,
+                                                           describe(v)));
+                next();
+                a.key = t.text;
+                set_value(a, v);
+            } else {
+                set_value(a, t);
+            }
+            args.push_back(std::move(a));
+        }
+        return args;
+    }
+
+    static void set_value(Arg& a, const Token& v) {
+        a.value = v.text;
+        a.value_where = v.kind == Token::Kind::string ? v.value_where : v.where;
+        a.kind = v.kind == Token::Kind::string   ? Arg::Kind::string
+                 : v.kind == Token::Kind::number ? Arg::Kind::number
+                                                 : Arg::Kind::word;
+    }
+
+    std::vector<Token> tokens_;
+    size_t pos_ = 0;
+};
+
+}  // namespace
+
+Program parse(const std::string& text, const std::string& file) {
+    Lexer lexer(text, file);
+    Parser parser(lexer.tokens());
+    return parser.program();
+}
+
+Program parse_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(fmt::format("cannot read configuration '{}'", path));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parse(buffer.str(), path);
+}
+
+}  // namespace sl::lang

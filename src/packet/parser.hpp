@@ -1,0 +1,36 @@
+// Parses a packet's headers once, where it enters the graph, and stores the
+// result in the mbuf (l2/l3/l4 lengths, packet type) and in sl::PacketMeta.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_mbuf.h>
+
+#include <sl/packet.hpp>
+
+namespace sl::packet {
+
+// The link types the parser understands; others are passed through with only
+// the wire length known.
+bool link_type_supported(int dlt) noexcept;
+
+// Parses `m` as a frame of link type `dlt` (DLT_EN10MB, DLT_RAW, ...). Resets
+// every parse field of the metadata first; keeps timestamp and wire length.
+// Never reads beyond the packet's data and never fails: a malformed header
+// sets meta(m).parse_error and parsing stops there.
+void parse(rte_mbuf* m, int dlt) noexcept;
+
+// The same on plain bytes, for the tests and for callers without an mbuf.
+struct Parsed {
+    PacketMeta meta{};
+    uint8_t l2_len = 0;
+    uint16_t l3_len = 0;
+    uint8_t l4_len = 0;
+    uint32_t packet_type = 0;
+};
+// `length` bytes of `data` are readable; the packet holds `captured` bytes in
+// all (length may be less when only the headers were copied).
+void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool capture_truncated, int dlt,
+                 Parsed& out) noexcept;
+
+}  // namespace sl::packet
