@@ -187,10 +187,6 @@ public:
                 continue;
             }
             p.pipelines.push_back(pipeline());
-            const Token& t = peek();
-            if (t.kind != Token::Kind::end && t.kind != Token::Kind::end_of_statement)
-                throw ConfigError(t.where, fmt::format("expected '|' before '{}'", describe(t)),
-                                  "filters are joined with '|'");
         }
         return p;
     }
@@ -250,6 +246,10 @@ private:
             s.args = arguments();
             p.stages.push_back(std::move(s));
         }
+        const Token& after = peek();
+        if (after.kind != Token::Kind::end && after.kind != Token::Kind::end_of_statement)
+            throw ConfigError(after.where, fmt::format("expected '|' before '{}'", describe(after)),
+                              "filters are joined with '|'");
         if (p.stages.empty() && !p.name)
             throw ConfigError(p.origin.where, "a pipeline needs at least one filter",
                               "for example: rx | count");

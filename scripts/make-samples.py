@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Makes the captures in pcap-samples/ (deterministic: fixed seed and times).
+
+    python3 scripts/make-samples.py [OUTDIR]      # default: pcap-samples/
+
+mixed.pcap        IPv4/IPv6, VLAN and QinQ, TCP/UDP/ICMP/ICMPv6/SCTP, HTTP,
+                  IPv4 options, IPv6 extension headers, fragments, ARP
+mixed.pcapng      the first 500 packets of mixed.pcap as pcapng
+mixed-ns.pcap     the same 500 with nanosecond timestamps
+raw-ip.pcap       IPv4 and IPv6 packets with the raw-IP link type
+malformed.pcap    bad IHL, lying lengths, truncated headers, tiny frames
+"""
+import os
+import random
+import struct
+import sys
+
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether, ICMPv6EchoRequest, IPOption_RR, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment)
+from scapy.layers.sctp import SCTP, SCTPChunkData
+from scapy.utils import PcapWriter, wrpcap, wrpcapng
+
+random.seed(20261121)
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "pcap-samples")
+BASE_TIME = 1700000000
+
+HOSTS4 = ["10.0.0.1", "10.0.0.2", "10.0.1.7", "192.168.1.10", "192.168.1.20", "172.16.5.4", "8.8.8.8"]
+HOSTS6 = ["2001:db8::1", "2001:db8::2", "2001:db8:1::7", "fe80::1", "2001:db8:ff::10"]
+HTTP = [b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        b"GET /admin HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        b"POST /login HTTP/1.1\r\nContent-Length: 9\r\n\r\nuser=root",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"]
+FLAGS = ["S", "SA", "A", "PA", "FA", "R", "RA"]
+
+
+def ether(vlan=None):
+    e = Ether(src="02:00:00:00:00:%02x" % random.randrange(256), dst="02:00:00:00:01:%02x" % random.randrange(256))
+    if vlan == "qinq":
+        return e / Dot1AD(vlan=100) / Dot1Q(vlan=random.choice([10, 20, 30]))
+    if vlan:
+        return e / Dot1Q(vlan=vlan)
+    return e
+
+
+def payload(n):
+    return bytes(random.randrange(256) for _ in range(n))
+
+
+def transport(v6=False):
+    kind = random.choices(["http", "tcp", "udp", "dns", "icmp", "sctp"], [4, 3, 3, 2, 2, 1])[0]
+    if kind == "http":
+        to_server = random.random() < 0.6
+        sp, dp = (random.randrange(1024, 65535), 80) if to_server else (80, random.randrange(1024, 65535))
+        body = random.choice(HTTP[:3]) if to_server else HTTP[3]
+        return TCP(sport=sp, dport=dp, flags="PA", seq=random.randrange(2**32)) / Raw(body)
+    if kind == "tcp":
+        dp = random.choice([22, 443, 8080, 25, 80])
+        return TCP(sport=random.randrange(1024, 65535), dport=dp, flags=random.choice(FLAGS)) / Raw(
+            payload(random.choice([0, 0, 20, 200, 1000])))
+    if kind == "udp":
+        return UDP(sport=random.randrange(1024, 65535), dport=random.choice([123, 5000, 4789])) / Raw(
+            payload(random.choice([8, 64, 512])))
+    if kind == "dns":
+        return UDP(sport=random.randrange(1024, 65535), dport=53) / Raw(payload(40))
+    if kind == "icmp":
+        return ICMPv6EchoRequest(id=random.randrange(65536)) / Raw(payload(32)) if v6 else ICMP(type=8) / Raw(payload(32))
+    return SCTP(sport=random.randrange(1024, 65535), dport=9899) / SCTPChunkData(data=payload(24))
+
+
+def mixed_packets():
+    packets = []
+    for i in range(1800):
+        r = random.random()
+        vlan = None
+        if r < 0.10:
+            vlan = random.choice([5, 100, 200])
+        elif r < 0.15:
+            vlan = "qinq"
+        if random.random() < 0.25:
+            ip = IPv6(src=random.choice(HOSTS6), dst=random.choice(HOSTS6), hlim=random.choice([1, 64, 255]))
+            ext = random.random()
+            if ext < 0.05:
+                ip = ip / IPv6ExtHdrHopByHop()
+            elif ext < 0.08:
+                ip = ip / IPv6ExtHdrRouting(addresses=["2001:db8::99"])
+            elif ext < 0.10:
+                ip = ip / IPv6ExtHdrDestOpt()
+            p = ether(vlan) / ip / transport(v6=True)
+        else:
+            ip = IP(src=random.choice(HOSTS4), dst=random.choice(HOSTS4), ttl=random.choice([1, 32, 64, 128]),
+                    id=random.randrange(65536))
+            if random.random() < 0.03:
+                ip.options = [IPOption_RR()]
+            p = ether(vlan) / ip / transport()
+        packets.append(p)
+        if i % 150 == 0:
+            packets.append(ether() / ARP(pdst=random.choice(HOSTS4)))
+        if i % 300 == 0:
+            big = IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=4000, dport=5000) / Raw(payload(3000))
+            packets.extend(ether() / f for f in fragment(big, fragsize=1000))
+            big6 = IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(id=i, m=1) / UDP(
+                sport=4000, dport=5000) / Raw(payload(64))
+            packets.append(ether() / big6)
+            later6 = IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(id=i, offset=100, nh=17) / Raw(
+                payload(64))
+            packets.append(ether() / later6)
+    return packets
+
+
+def stamp(packets):
+    for i, p in enumerate(packets):
+        p.time = BASE_TIME + i * 0.000731 + (i % 7) * 0.000001
+    return packets
+
+
+def raw_record(data, t, wire=None):
+    sec = int(t)
+    usec = int(round((t - sec) * 1e6))
+    return struct.pack("<IIII", sec, usec, len(data), wire if wire is not None else len(data)) + data
+
+
+def long_ipv6_chain():
+    """IPv6 with nine chained hop-by-hop headers (more than the parser walks)."""
+    hop = b"\x01\x04\x00\x00\x00\x00"  # PadN filling an 8-byte header
+    chain = (b"\x00\x00" + hop) * 8 + b"\x11\x00" + hop + bytes(UDP(sport=1, dport=2))
+    return bytes(Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2", nh=0, plen=len(chain))) + chain
+
+
+def malformed_capture(path):
+    """Written by hand: scapy would fix the lengths we want wrong."""
+    good = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1234, dport=80) / Raw(b"GET / HTTP/1.1\r\n"))
+    udp = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1234, dport=53) / Raw(b"x" * 20))
+    v6 = bytes(Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2") / TCP(sport=1, dport=80))
+
+    def patch(data, offset, value):
+        return data[:offset] + bytes([value]) + data[offset + 1:]
+
+    cases = [
+        good,                                              # a good packet for reference
+        patch(good, 14, 0x43),                             # IHL 3 (below 5)
+        patch(good, 14, 0x4f),                             # IHL 15: header longer than the packet
+        good[:16] + b"\xff\xff" + good[18:],               # total length 65535: lies
+        good[:16] + b"\x00\x10" + good[18:],               # total length 16: below the header
+        patch(good, 14, 0x55),                             # IP version 5
+        good[:20],                                         # truncated IPv4 header
+        good[:40],                                         # truncated TCP header
+        patch(good, 46, 0x20),                             # TCP data offset 2 (below 5)
+        patch(good, 46, 0xf0),                             # TCP data offset 15: beyond the data
+        udp[:38] + b"\x00\x04" + udp[40:],                 # UDP length 4
+        udp[:36],                                          # truncated UDP header
+        v6[:30],                                           # truncated IPv6 header
+        v6[:18] + b"\xff\xff" + v6[20:],                   # IPv6 payload length lies
+        bytes(Ether() / Dot1Q(vlan=1) / Dot1Q(vlan=2) / Dot1Q(vlan=3) / IP() / UDP()),  # three VLAN tags
+        bytes(Ether(type=0x8100)) + b"\x00",               # truncated VLAN tag
+        long_ipv6_chain(),                                 # nine hop-by-hop headers
+        b"\x01\x02\x03",                                   # three bytes
+        b"\x00" * 13,                                      # truncated Ethernet header
+        b"",                                               # zero-length record
+        bytes(random.randrange(256) for _ in range(60)),   # garbage
+        bytes(random.randrange(256) for _ in range(1500)),  # more garbage
+        good,
+    ]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for i, data in enumerate(cases):
+            f.write(raw_record(data, BASE_TIME + i * 0.01))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    mixed = stamp(mixed_packets())
+    wrpcap(os.path.join(OUT, "mixed.pcap"), mixed)
+    wrpcapng(os.path.join(OUT, "mixed.pcapng"), mixed[:500])
+    with PcapWriter(os.path.join(OUT, "mixed-ns.pcap"), nano=True) as w:
+        for p in mixed[:500]:
+            w.write(p)
+    raw = []
+    for p in mixed[:400]:
+        if p.haslayer(IP) and not p.haslayer(Dot1Q):
+            raw.append(p[IP])
+        elif p.haslayer(IPv6) and not p.haslayer(Dot1Q):
+            raw.append(p[IPv6])
+    wrpcap(os.path.join(OUT, "raw-ip.pcap"), stamp(raw), linktype=101)
+    malformed_capture(os.path.join(OUT, "malformed.pcap"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that streamline needs to build, run and test.
+# Idempotent: installs only what is missing, and runs apt-get update once.
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config   # build
+  libdpdk-dev dpdk                   # DPDK 22.11 (libraries, PMDs, dpdk-devbind.py)
+  libpcap-dev                        # capture files and BPF compilation
+  libfmt-dev libspdlog-dev           # formatting and logging
+  libgtest-dev                       # unit and integration tests
+  tcpdump                            # the oracle the tests compare against
+  python3 python3-scapy              # scripts/make-samples.py
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
