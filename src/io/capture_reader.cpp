@@ -51,7 +51,9 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
         throw RuntimeError(fmt::format("{}: not a regular capture file", path));
     }
     size_ = static_cast<uint64_t>(st.st_size);
-    void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Prefaulting the whole mapping in one call is cheaper than a page fault
+    // per 4 KiB page while the source walks the file.
+    void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     ::close(fd);
     if (m == MAP_FAILED) throw RuntimeError(fmt::format("{}: mmap: {}", path, std::strerror(errno)));
     madvise(m, size_, MADV_SEQUENTIAL | MADV_WILLNEED);

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# sl-replay against tcpdump on the same capture, whole process, same session:
+#   rx | bpf "tcp port 80" | pcap OUT      vs      tcpdump -r IN -w OUT 'tcp port 80'
+# Prints the median of RUNS (default 5) for each, the ratio, the packet rate and
+# the read ceiling (cat IN > /dev/null), and checks both outputs hold the same
+# packets. Usage: scripts/bench-replay.sh [PACKETS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packets=${1:-3000000}
+runs=${2:-5}
+scripts/setup.sh
+scripts/build.sh build
+work=${BENCH_DIR:-build/bench}
+mkdir -p "$work"
+in="$work/bench-$packets.pcap"
+if [ ! -f "$in" ]; then
+  echo "generating $packets packets into $in"
+  python3 scripts/gen-bench-capture.py "$in" "$packets"
+fi
+bytes=$(stat -c %s "$in")
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk "BEGIN{print $e - $s}"; }
+
+cat "$in" >/dev/null  # warm the page cache for everyone
+cat_t=(); sl_t=(); td_t=()
+for _ in $(seq "$runs"); do
+  cat_t+=("$(seconds cat "$in")")
+  sl_t+=("$(seconds ./build/apps/sl-replay -q -e "rx | bpf \"tcp port 80\" | pcap \"$work/sl.pcap\"" "$in")")
+  td_t+=("$(seconds tcpdump -r "$in" -w "$work/tcpdump.pcap" 'tcp port 80')")
+done
+cat_m=$(printf '%s\n' "${cat_t[@]}" | median)
+sl_m=$(printf '%s\n' "${sl_t[@]}" | median)
+td_m=$(printf '%s\n' "${td_t[@]}" | median)
+
+# Same packets: both rewritten by tcpdump at microsecond precision, then compared.
+tcpdump -r "$work/sl.pcap" -w "$work/sl-us.pcap" 2>/dev/null
+tcpdump -r "$work/tcpdump.pcap" -w "$work/tcpdump-us.pcap" 2>/dev/null
+if cmp -s <(tail -c +25 "$work/sl-us.pcap") <(tail -c +25 "$work/tcpdump-us.pcap"); then same=yes; else same=NO; fi
+kept=$(tcpdump -r "$work/tcpdump.pcap" 2>/dev/null | wc -l)
+
+printf 'capture      %s packets, %.0f MB, %s kept by "tcp port 80"\n' "$packets" "$(awk "BEGIN{print $bytes/1e6}")" "$kept"
+printf 'read ceiling cat          %8.3f s  %6.2f GB/s\n' "$cat_m" "$(awk "BEGIN{print $bytes/$cat_m/1e9}")"
+printf 'tcpdump      -r -w        %8.3f s  %6.2f Mpps\n' "$td_m" "$(awk "BEGIN{print $packets/$td_m/1e6}")"
+printf 'sl-replay    bpf | pcap   %8.3f s  %6.2f Mpps\n' "$sl_m" "$(awk "BEGIN{print $packets/$sl_m/1e6}")"
+printf 'ratio        sl-replay is %.2fx tcpdump (median of %s runs; target 3x)\n' "$(awk "BEGIN{print $td_m/$sl_m}")" "$runs"
+printf 'outputs      same packets: %s\n' "$same"
+[ "$same" = yes ]
