@@ -156,7 +156,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
 
     report.graph = runtime->report();
     report.tsc_hz = double(rte_get_tsc_hz());
-    runtime.reset();  // releases anything still queued in the graph
+    runtime.reset();
     unsigned in_use = rte_mempool_in_use_count(pool);
     report.pools.push_back({"sl_replay", pool->size, in_use});
 

@@ -242,10 +242,9 @@ Runtime::Runtime(const lang::Program& program, const BuildOptions& options) : op
 }
 
 Runtime::~Runtime() {
-    if (graph_id_ != RTE_GRAPH_ID_INVALID) {
-        // Packets still queued in the graph (a walk cut short) are released.
-        rte_graph_destroy(graph_id_);
-    }
+    // A walk always runs until every stream is empty, so no packet is queued
+    // here; rte_graph_destroy frees only the graph's own memory.
+    if (graph_id_ != RTE_GRAPH_ID_INVALID) rte_graph_destroy(graph_id_);
 }
 
 size_t Runtime::add_node(const lang::Stage& stage, const std::string& share_key) {
