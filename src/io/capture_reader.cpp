@@ -56,7 +56,9 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     ::close(fd);
     if (m == MAP_FAILED) throw RuntimeError(fmt::format("{}: mmap: {}", path, std::strerror(errno)));
-    madvise(m, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+    // madvise advice values are not flags; MAP_POPULATE already read the
+    // pages in, so what is left to say is the access pattern.
+    madvise(m, size_, MADV_SEQUENTIAL);
     map_ = static_cast<const uint8_t*>(m);
 
     uint32_t magic;

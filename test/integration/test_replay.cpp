@@ -382,7 +382,6 @@ TEST_F(Replay, BadCapturesGiveOneLineAndExitOne) {
         EXPECT_NE(r.err.find(file), std::string::npos) << what << ": " << r.err;
     }
     // What was readable before the cut is still written, as tcpdump does.
-    EXPECT_EQ(read_capture(path("o.pcap")).size() + 0, read_capture(path("o.pcap")).size());
     Result r = replay({"-q", "-e", "rx | pcap \"" + path("part.pcap") + "\"", files["truncated record"]});
     EXPECT_EQ(read_capture(path("part.pcap")).size(), read_capture(sample("malformed.pcap")).size() - 1);
 }
