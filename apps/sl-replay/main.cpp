@@ -27,6 +27,9 @@ const char* kUsage =
     "  --stats-json FILE     write per-node statistics as JSON\n"
     "  --speed MODE          top (default), realtime, or xN (N times real time)\n"
     "  --loop N              replay the captures N times\n"
+    "  --shadow POLICY       zero-copy (default): packets point into the mapped\n"
+    "                        capture; copy-once: each record is copied into mbuf\n"
+    "                        memory (always so when a filter writes packets)\n"
     "  --dot FILE            write the graph in Graphviz dot format\n"
     "  --filters             list the filters and exit\n"
     "  -q, --quiet           no table, no progress line\n"
@@ -54,11 +57,12 @@ int main(int argc, char** argv) {
             break;
         }
 
-    enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters };
+    enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters, kShadow };
     static const option long_options[] = {
         {"stats-json", required_argument, nullptr, kStatsJson},
         {"speed", required_argument, nullptr, kSpeed},
         {"loop", required_argument, nullptr, kLoop},
+        {"shadow", required_argument, nullptr, kShadow},
         {"dot", required_argument, nullptr, kDot},
         {"filters", no_argument, nullptr, kFilters},
         {"quiet", no_argument, nullptr, 'q'},
@@ -92,6 +96,13 @@ int main(int argc, char** argv) {
             auto n = sl::Args::parse_uint(optarg);
             if (!n || *n == 0) return usage_error(fmt::format("--loop takes a positive number, not '{}'", optarg));
             options.loops = *n;
+            break;
+        }
+        case kShadow: {
+            std::string s = optarg;
+            if (s == "zero-copy") options.record_mode = sl::io::RecordMode::attach;
+            else if (s == "copy-once") options.record_mode = sl::io::RecordMode::copy;
+            else return usage_error(fmt::format("--shadow takes zero-copy or copy-once, not '{}'", s));
             break;
         }
         case kSpeed: {

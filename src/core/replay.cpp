@@ -30,9 +30,11 @@ std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
 
 // Everything in flight is released by the end of each walk (one burst through
-// the whole graph), so a pool of a few bursts suffices; the rest covers chains
-// of the largest records (256 KiB in 2 KiB segments) and the per-lcore cache.
-constexpr unsigned kReplayPoolSize = 8191;
+// the whole graph), so the pool needs one burst plus the per-lcore cache plus
+// room for chains: a 256 KiB record copied into 2 KiB segments takes 128. When
+// a burst of such records runs the pool dry, the source ends the burst early
+// and the next walk continues; a bigger pool would only cost start-up time.
+constexpr unsigned kReplayPoolSize = 2047;
 
 void print_error(const std::exception& e) {
     if (auto* c = dynamic_cast<const ConfigError*>(&e)) std::fprintf(stderr, "%s\n", c->format().c_str());
@@ -132,7 +134,8 @@ int run_replay(const ReplayOptions& options, const char* program) {
     g_stop.store(false);
     auto previous_int = std::signal(SIGINT, on_signal);
     auto previous_term = std::signal(SIGTERM, on_signal);
-    io::CaptureSource source(readers, pool, options.pacing, options.loops, &g_stop);
+    io::RecordMode mode = runtime->writes_packets() ? io::RecordMode::copy : options.record_mode;
+    io::CaptureSource source(readers, pool, mode, options.pacing, options.loops, &g_stop);
     int status = 0;
     graph::RunReport report;
     try {

@@ -19,6 +19,7 @@ struct ReplayOptions {
     std::string dot_file;               // --dot
     io::Pacing pacing;                  // --speed
     uint64_t loops = 1;                 // --loop
+    io::RecordMode record_mode = io::RecordMode::attach;  // --shadow
     int verbosity = 0;                  // -1 quiet, 0 normal, 1 verbose
     std::vector<std::string> captures;
 };

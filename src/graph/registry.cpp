@@ -1,6 +1,8 @@
 #include "graph/registry.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -28,6 +30,15 @@ Reasons& reasons() {
     return r;
 }
 
+// The names the pipeline language can spell: a letter or '_' first, then
+// letters, digits, '_' and '-'.
+bool spellable(const char* name) {
+    if (!name || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+    for (const char* c = name; *c; c++)
+        if (!(std::isalnum(static_cast<unsigned char>(*c)) || *c == '_' || *c == '-')) return false;
+    return std::strlen(name) <= 32;
+}
+
 }  // namespace
 
 bool register_filter_type(const FilterType& type) noexcept {
@@ -36,6 +47,12 @@ bool register_filter_type(const FilterType& type) noexcept {
         if (type.abi_version != kSdkAbiVersion) {
             r.errors.push_back(fmt::format("filter '{}' was built for SDK ABI {}, this is ABI {}", type.name,
                                            type.abi_version, kSdkAbiVersion));
+            return false;
+        }
+        if (!spellable(type.name) || !type.create) {
+            r.errors.push_back(fmt::format("filter '{}' cannot be registered: a name is a letter or '_' followed by "
+                                           "up to 31 letters, digits, '_' or '-', and a filter needs a factory",
+                                           type.name ? type.name : "(null)"));
             return false;
         }
         for (const auto& t : r.types)

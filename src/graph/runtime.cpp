@@ -198,25 +198,33 @@ struct NodeCallbacks {
                 continue;
             }
             // Fan-out shares the packet by reference count; nothing is copied.
-            if (k > 1) rte_mbuf_refcnt_update(m, static_cast<int16_t>(k - 1));
+            // Every segment holds its own count, so chains are counted whole.
+            if (k > 1) rte_pktmbuf_refcnt_update(m, static_cast<int16_t>(k - 1));
             for (rte_edge_t e : t.edges) rte_node_enqueue_x1(graph, node, e, m);
         }
     }
 
     // Releases one reference per object; the last reference decides the
     // packet's final fate: written by some sink, or dropped for the reason the
-    // last branch gave.
+    // last branch gave. A packet fanned out to several branches may appear
+    // here several times in one burst, so references are dropped one by one
+    // in order and only the last ones are freed, in bulk.
     static uint16_t drop(rte_graph*, rte_node* node, void** objs, uint16_t count) {
         Runtime* rt = runtime_of(node);
+        auto** packets = reinterpret_cast<rte_mbuf**>(objs);
+        unsigned last = 0;
         for (uint16_t i = 0; i < count; i++) {
-            auto* m = static_cast<rte_mbuf*>(objs[i]);
+            rte_mbuf* m = packets[i];
             if (rte_mbuf_refcnt_read(m) == 1) {
                 const PacketMeta& pm = meta(m);
                 if (pm.fate & kFateWritten) rt->totals_.written++;
                 else rt->totals_.drops[pm.release_reason]++;
+                packets[last++] = m;
+            } else {
+                rte_pktmbuf_refcnt_update(m, -1);
             }
-            rte_pktmbuf_free(m);
         }
+        rte_pktmbuf_free_bulk(packets, last);
         return count;
     }
 };
@@ -479,11 +487,13 @@ void Runtime::start(Source& source) {
     source_ = &source;
     std::string drop_name = clone_name("drop", generation_);
     std::string source_name = clone_name("rx", generation_);
-    drop_id_ = clone(base_node("sl_drop", NodeCallbacks::drop, false), drop_name);
-    source_id_ = clone(base_node("sl_rx", NodeCallbacks::source, true), source_name);
+    // The runtime's own node types carry a ':' that no filter name can hold,
+    // so that a filter called "drop" never shares the release node's type.
+    drop_id_ = clone(base_node("sl:release", NodeCallbacks::drop, false), drop_name);
+    source_id_ = clone(base_node("sl:rx", NodeCallbacks::source, true), source_name);
     std::vector<std::string> full_names;
     for (auto& node : nodes_) {
-        std::string base = node->type ? fmt::format("sl_{}", node->type->name) : "sl_parse";
+        std::string base = node->type ? fmt::format("sl_{}", node->type->name) : "sl:parse";
         node->id = clone(base_node(base, NodeCallbacks::filter, false), clone_name(node->name, generation_));
         full_names.push_back(rte_node_id_to_name(node->id));
     }
@@ -526,6 +536,12 @@ void Runtime::finish() {
         }
     }
     if (!errors.empty()) throw RuntimeError(errors);
+}
+
+bool Runtime::writes_packets() const noexcept {
+    for (const auto& node : nodes_)
+        if (node->type && node->type->access == Access::write) return true;
+    return false;
 }
 
 Report Runtime::report() const {

@@ -80,6 +80,9 @@ public:
     Report report() const;
     void export_dot(const std::string& path) const;
     uint64_t packets_read() const noexcept { return totals_.read; }
+    // True when some filter declares write access, so packets must live in
+    // memory of their own rather than in a read-only capture mapping.
+    bool writes_packets() const noexcept;
 
     // Implementation details shared with the node callbacks.
     struct Node;

@@ -41,6 +41,7 @@ public:
     static constexpr uint32_t kMaxSnaplen = 262144;
 
 private:
+    void read_ahead() noexcept;
     bool next_pcap(Record& record) noexcept;
     bool next_pcapng(Record& record) noexcept;
     bool fail(std::string message) noexcept;
@@ -59,6 +60,8 @@ private:
     uint64_t size_ = 0;
     uint64_t offset_ = 0;
     uint64_t first_record_ = 0;
+    uint64_t prefetched_ = 0;  // cache lines requested up to here
+    uint64_t populated_ = 0;   // page tables filled up to here
     int dlt_ = 0;
     uint32_t linktype_ = 0;
     bool pcapng_ = false;

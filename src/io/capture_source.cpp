@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include <rte_eal.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
 
@@ -16,11 +17,19 @@ uint64_t now_ns() {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
+
+// The mapping belongs to its CaptureReader, which outlives the mbufs; nothing
+// is released when the last reference to a record goes.
+void keep_mapping(void*, void*) {}
+
+// The largest external buffer one mbuf can describe (buf_len is 16 bits).
+constexpr uint32_t kMaxAttachedSegment = 32768;
 }  // namespace
 
-CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, Pacing pacing,
-                             uint64_t loops, const std::atomic<bool>* stop)
-    : pool_(pool), pacing_(pacing), loops_(loops ? loops : 1), stop_(stop) {
+CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool,
+                             RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop)
+    : pool_(pool), mode_(mode), iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), pacing_(pacing),
+      loops_(loops ? loops : 1), stop_(stop) {
     for (auto& r : readers) {
         inputs_.push_back(Input{r.get(), {}, false, false});
         total_bytes_ += r->size();
@@ -86,6 +95,35 @@ bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
     return true;
 }
 
+bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
+    uint32_t left = r.captured;
+    auto* data = const_cast<uint8_t*>(r.data);  // read-only mapping: Access::write filters get copies
+    rte_mbuf* seg = m;
+    while (true) {
+        // The shared info lives in the mbuf's own data room, unused while the
+        // mbuf is attached: one per mbuf, so its reference count stays at one
+        // and freeing never needs an atomic operation.
+        auto* shinfo = static_cast<rte_mbuf_ext_shared_info*>(seg->buf_addr);
+        shinfo->free_cb = keep_mapping;
+        shinfo->fcb_opaque = nullptr;
+        rte_mbuf_ext_refcnt_set(shinfo, 1);
+        auto take = static_cast<uint16_t>(std::min(left, kMaxAttachedSegment));
+        rte_iova_t iova = iova_is_va_ ? reinterpret_cast<rte_iova_t>(data) : RTE_BAD_IOVA;
+        rte_pktmbuf_attach_extbuf(seg, data, iova, take, shinfo);
+        seg->data_len = take;
+        data += take;
+        left -= take;
+        if (left == 0) break;
+        rte_mbuf* next = rte_pktmbuf_alloc(pool_);
+        if (!next) return false;
+        seg->next = next;
+        m->nb_segs++;
+        seg = next;
+    }
+    m->pkt_len = r.captured;
+    return true;
+}
+
 uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
     if (done_) return 0;
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
@@ -118,7 +156,7 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
         Input& in = inputs_[size_t(i)];
         if (!due(in.pending.timestamp_ns)) break;
         rte_mbuf* m = packets[n];
-        if (!copy_into(m, in.pending)) {
+        if (!(mode_ == RecordMode::attach ? attach_to(m, in.pending) : copy_into(m, in.pending))) {
             // The pool ran out in the middle of a chain: give back what was
             // taken and try this record again in the next burst.
             shortages_++;

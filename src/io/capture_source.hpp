@@ -20,10 +20,20 @@ struct Pacing {
     double factor = 1.0;  // realtime x factor
 };
 
+// How a record becomes an mbuf.
+enum class RecordMode {
+    // The mbuf points into the mapped capture (an external buffer): nothing is
+    // copied, and the bytes stay read-only. The readers must outlive every mbuf.
+    attach,
+    // The record is copied into the mbuf's own data room (chained when larger),
+    // as a NIC would have written it; filters may modify it.
+    copy,
+};
+
 class CaptureSource final : public graph::Source {
 public:
-    CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, Pacing pacing,
-                  uint64_t loops, const std::atomic<bool>* stop);
+    CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, RecordMode mode,
+                  Pacing pacing, uint64_t loops, const std::atomic<bool>* stop);
 
     uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
 
@@ -44,10 +54,13 @@ private:
     bool refill(Input& in) noexcept;
     int earliest() noexcept;
     bool copy_into(rte_mbuf* m, const Record& r) noexcept;
+    bool attach_to(rte_mbuf* m, const Record& r) noexcept;
     bool due(uint64_t timestamp_ns) noexcept;
 
     std::vector<Input> inputs_;
     rte_mempool* pool_;
+    RecordMode mode_;
+    bool iova_is_va_;
     Pacing pacing_;
     uint64_t loops_;
     uint64_t loop_ = 0;

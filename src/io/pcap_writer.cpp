@@ -3,19 +3,22 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <rte_lcore.h>
 
 #include <sl/error.hpp>
 
 namespace sl {
 
-PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen)
-    : path_(path), buffer_(kBufferSize) {
+PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen) : path_(path) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
+    for (auto& b : blocks_) b.data = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
+    current_ = &blocks_[0];
     struct {
         uint32_t magic;
         uint16_t major, minor;
@@ -23,73 +26,133 @@ PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snap
         uint32_t sigfigs, snaplen, linktype;
     } header{0xa1b23c4d, 2, 4, 0, 0, snaplen, linktype};
     static_assert(sizeof(header) == 24);
-    std::memcpy(buffer_.data(), &header, sizeof(header));
-    used_ = sizeof(header);
+    std::memcpy(current_->data.get(), &header, sizeof(header));
+    current_->used = sizeof(header);
+    // Outside a running EAL (a tool linking the SDK) blocks are written inline.
+    if (rte_lcore_id() != LCORE_ID_ANY)
+        threaded_ = rte_ctrl_thread_create(&thread_, "sl-pcap-write", nullptr, writing_thread, this) == 0;
 }
 
 PcapWriter::~PcapWriter() {
-    if (fd_ >= 0) {
-        flush();
-        ::close(fd_);
+    try {
+        close();
+    } catch (...) {
+        // close() is the place to hear about errors; a destructor cannot say.
     }
 }
 
-bool PcapWriter::flush() noexcept {
+void* PcapWriter::writing_thread(void* self) noexcept {
+    auto* w = static_cast<PcapWriter*>(self);
+    uint32_t next = 0;
+    while (true) {
+        uint32_t filled = w->filled_.load(std::memory_order_acquire);
+        while (filled == next) {
+            w->filled_.wait(filled, std::memory_order_acquire);
+            filled = w->filled_.load(std::memory_order_acquire);
+        }
+        const Block& block = w->blocks_[next % kBlocks];
+        w->write_block(block);
+        bool last = block.last;
+        w->drained_.store(++next, std::memory_order_release);
+        w->drained_.notify_one();
+        if (last) return nullptr;
+    }
+}
+
+void PcapWriter::write_block(const Block& block) noexcept {
     size_t done = 0;
-    while (done < used_ && error_ == 0) {
-        ssize_t n = ::write(fd_, buffer_.data() + done, used_ - done);
+    while (done < block.used && error_.load(std::memory_order_relaxed) == 0) {
+        ssize_t n = ::write(fd_, block.data.get() + done, block.used - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) error_ = n < 0 ? errno : EIO;
+        if (n <= 0) error_.store(n < 0 ? errno : EIO, std::memory_order_relaxed);
         else done += static_cast<size_t>(n);
     }
-    used_ = 0;
-    return error_ == 0;
+    // Start writeback of each block as it is written, here on the writing
+    // thread: dirty memory stays bounded, and close() does not stall on a
+    // file's worth of delayed allocation (ext4 flushes a truncated and
+    // rewritten file when it is closed). Pipes and devices simply refuse.
+    if (done > 0 && sync_file_range(fd_, static_cast<off64_t>(written_), static_cast<off64_t>(done),
+                                    SYNC_FILE_RANGE_WRITE) != 0 && errno != ESPIPE && errno != EINVAL)
+        error_.store(errno, std::memory_order_relaxed);
+    written_ += done;
+}
+
+void PcapWriter::hand_over(bool last) noexcept {
+    current_->last = last;
+    uint32_t filled = filled_.load(std::memory_order_relaxed) + 1;
+    if (!threaded_) {
+        write_block(*current_);
+        filled_.store(filled, std::memory_order_relaxed);
+        drained_.store(filled, std::memory_order_relaxed);
+    } else {
+        filled_.store(filled, std::memory_order_release);
+        filled_.notify_one();
+        if (last) return;
+        // The next block is free once the thread has written it; waiting here
+        // means the disk is slower than the packets.
+        uint32_t drained = drained_.load(std::memory_order_acquire);
+        while (filled - drained >= kBlocks) {
+            drained_.wait(drained, std::memory_order_acquire);
+            drained = drained_.load(std::memory_order_acquire);
+        }
+    }
+    current_ = &blocks_[filled % kBlocks];
+    current_->used = 0;
+    current_->last = false;
 }
 
 bool PcapWriter::reserve(size_t bytes) noexcept {
-    if (used_ + bytes <= buffer_.size()) return true;
-    if (!flush()) return false;
-    return bytes <= buffer_.size();
+    if (error_.load(std::memory_order_relaxed) != 0) return false;
+    if (current_->used + bytes <= kBlockSize) return true;
+    hand_over(false);
+    // Records are at most 256 KiB + 16 bytes, far below a block.
+    return bytes <= kBlockSize;
 }
 
 void PcapWriter::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
     uint32_t h[4] = {static_cast<uint32_t>(timestamp_ns / 1000000000u),
                      static_cast<uint32_t>(timestamp_ns % 1000000000u), captured,
                      wire_len < captured ? captured : wire_len};
-    std::memcpy(buffer_.data() + used_, h, sizeof(h));
-    used_ += sizeof(h);
+    std::memcpy(current_->data.get() + current_->used, h, sizeof(h));
+    current_->used += sizeof(h);
 }
 
 bool PcapWriter::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
-    if (error_) return false;
     uint32_t length = rte_pktmbuf_pkt_len(m);
-    // Records are at most 256 KiB + 16 bytes, so they always fit the buffer.
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
-    for (const rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
-        std::memcpy(buffer_.data() + used_, rte_pktmbuf_mtod(seg, const uint8_t*), seg->data_len);
-        used_ += seg->data_len;
+    uint8_t* out = current_->data.get() + current_->used;
+    uint32_t left = length;
+    for (const rte_mbuf* seg = m; seg != nullptr && left > 0; seg = seg->next) {
+        uint32_t take = std::min<uint32_t>(seg->data_len, left);
+        std::memcpy(out, rte_pktmbuf_mtod(seg, const uint8_t*), take);
+        out += take;
+        left -= take;
     }
+    // A chain shorter than its pkt_len claims is padded rather than trusted.
+    if (left) std::memset(out, 0, left);
+    current_->used += length;
     packets_++;
     return true;
 }
 
 bool PcapWriter::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
-    if (error_) return false;
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
-    std::memcpy(buffer_.data() + used_, data, length);
-    used_ += length;
+    std::memcpy(current_->data.get() + current_->used, data, length);
+    current_->used += length;
     packets_++;
     return true;
 }
 
 void PcapWriter::close() {
-    if (fd_ < 0) return;
-    flush();
-    if (::close(fd_) != 0 && error_ == 0) error_ = errno;
+    if (closed_) return;
+    closed_ = true;
+    hand_over(true);
+    if (threaded_) pthread_join(thread_, nullptr);
+    if (::close(fd_) != 0 && error_.load() == 0) error_.store(errno);
     fd_ = -1;
-    if (error_) throw RuntimeError(fmt::format("{}: {}", path_, std::strerror(error_)));
+    if (int e = error_.load()) throw RuntimeError(fmt::format("{}: {}", path_, std::strerror(e)));
 }
 
 }  // namespace sl

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -336,7 +337,53 @@ TEST_F(Replay, FanOutSharesPacketsAndLoopRepeats) {
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.number("\"packets_read\""), 3 * read_capture(sample("mixed.pcap")).size());
     EXPECT_EQ(s.number("\"packets_written\""), 1000u);
+    Stats drop{s.node("drop#1")};
+    EXPECT_EQ(drop.number("\"packets_in\""), 1000u);
+    EXPECT_EQ(drop.number("\"drop\""), 1000u);
     expect_conservation(s);
+}
+
+// Writes a microsecond pcap of IPv4/UDP frames of the given sizes, each byte
+// of payload telling its frame and position apart.
+void write_udp_capture(const std::string& file, const std::vector<uint32_t>& sizes) {
+    std::string out("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\x00\x00\x04\x00\x01\0\0\0", 24);
+    auto le32 = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+    for (size_t i = 0; i < sizes.size(); i++) {
+        std::string f(sizes[i], '\0');
+        for (size_t b = 42; b < f.size(); b++) f[b] = static_cast<char>(i * 31 + b * 7);
+        const char eth[] = "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00";
+        std::copy(eth, eth + 14, f.begin());
+        uint32_t ip_len = std::min<uint32_t>(sizes[i] - 14, 65535), udp_len = std::min<uint32_t>(ip_len - 20, 65535);
+        const unsigned char ip[] = {0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 1, 0, 0, 64, 17, 0, 0,
+                                    10, 0, 0, 1, 10, 0, 0, 2, 0x0f, 0xa0, 0x13, 0x88, uint8_t(udp_len >> 8),
+                                    uint8_t(udp_len), 0, 0};
+        std::copy(ip, ip + sizeof(ip), f.begin() + 14);
+        le32(1700000000);
+        le32(static_cast<uint32_t>(i));
+        le32(sizes[i]);
+        le32(sizes[i]);
+        out += f;
+    }
+    std::ofstream(file, std::ios::binary) << out;
+}
+
+TEST_F(Replay, LargeRecordsAreChainedAndSharedUnderBothPolicies) {
+    // Above 2 KiB a copied record takes a chain of mbufs; above 32 KiB so does
+    // an attached one. Fan-out shares every segment of the chain.
+    std::string in = path("large.pcap");
+    write_udp_capture(in, {60, 1514, 2048, 2049, 9000, 32768, 32769, 65535, 70000, 200000, 64});
+    auto expected = read_capture(tcpdump_filter(in, "udp and greater 2000", path("expected.pcap")));
+    ASSERT_EQ(expected.size(), 8u);
+    for (const char* policy : {"zero-copy", "copy-once"}) {
+        Result r = replay({"-q", "--shadow", policy, "-e",
+                           "rx | bpf \"udp and greater 2000\" | pcap \"" + path("big.pcap") + "\"\nrx | pcap \"" +
+                               path("all.pcap") + "\"\nrx | count",
+                           "--stats-json", path("s.json"), in});
+        ASSERT_EQ(r.status, 0) << policy << ": " << r.err;
+        EXPECT_TRUE(read_capture(path("big.pcap")) == expected) << policy;
+        EXPECT_TRUE(read_capture(path("all.pcap")) == read_capture(in)) << policy;
+        expect_conservation(stats_of(path("s.json")));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -419,6 +466,10 @@ TEST_F(Replay, ConfigErrorsExitTwoWithTheLineAndACaret) {
 }
 
 TEST_F(Replay, UsageErrorsExitTwo) {
+    Result bad_policy = replay({"--shadow", "hybird", "-e", "rx | count", sample("mixed.pcap")});
+    EXPECT_EQ(bad_policy.status, 2);
+    EXPECT_NE(bad_policy.err.find("--shadow takes zero-copy or copy-once, not 'hybird'"), std::string::npos)
+        << bad_policy.err;
     EXPECT_EQ(replay({sample("mixed.pcap")}).status, 2);
     EXPECT_EQ(replay({"-e", "rx | count"}).status, 2);
     EXPECT_EQ(replay({"-e", "rx | count", "--speed", "fast", sample("mixed.pcap")}).status, 2);
