@@ -10,6 +10,8 @@
 #include <rte_graph.h>
 #include <rte_malloc.h>
 
+#include <cstddef>
+
 #include <fmt/format.h>
 
 #include <sl/filter.hpp>
@@ -26,6 +28,21 @@ void fix_indirect_loads(rte_bpf_prm* prm) {
     auto* ins = const_cast<ebpf_insn*>(prm->ins);
     for (uint32_t i = 0; i < prm->nb_ins; i++)
         if (BPF_CLASS(ins[i].code) == BPF_LD && BPF_MODE(ins[i].code) == BPF_IND) ins[i].src_reg = kConvertedXRegister;
+}
+
+// tcpdump's `len` (and `less`, `greater`) is the length on the wire, which
+// libpcap passes to the filter beside the captured bytes. The converter reads
+// the mbuf's pkt_len instead, which is the captured length: the two differ for
+// every packet cut by a snap length. Point those loads at the wire length the
+// source keeps in PacketMeta, which lies inside the mbuf like pkt_len does.
+void load_wire_length(rte_bpf_prm* prm) {
+    constexpr uint8_t kContextRegister = EBPF_REG_6;  // the converter keeps the mbuf here
+    const int wire_len = sl::detail::packet_meta_offset + static_cast<int>(offsetof(sl::PacketMeta, wire_len));
+    auto* ins = const_cast<ebpf_insn*>(prm->ins);
+    for (uint32_t i = 0; i < prm->nb_ins; i++)
+        if (ins[i].code == (BPF_LDX | BPF_MEM | BPF_W) && ins[i].src_reg == kContextRegister &&
+            ins[i].off == static_cast<int16_t>(offsetof(rte_mbuf, pkt_len)))
+            ins[i].off = static_cast<int16_t>(wire_len);
 }
 
 // DPDK 22.11's x86 JIT mistranslates jset with an immediate below 0x80:
@@ -65,6 +82,7 @@ public:
         pcap_freecode(&program);
         if (!prm) args.fail(arg, fmt::format("cannot convert to eBPF: {}", rte_strerror(rte_errno)));
         fix_indirect_loads(prm);
+        load_wire_length(prm);
         bool may_jit = use_jit == "yes" && jit_safe(prm);
         bpf_ = rte_bpf_load(prm);
         rte_free(prm);

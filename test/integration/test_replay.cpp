@@ -241,6 +241,42 @@ TEST_F(Replay, OracleOnRawIpLinkType) {
     }
 }
 
+// Writes `in` cut to `snaplen` bytes per packet, keeping each wire length.
+void write_snapped(const std::string& in, const std::string& out, int snaplen) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(in.c_str(), err);
+    ASSERT_NE(p, nullptr) << err;
+    pcap_t* dead = pcap_open_dead(pcap_datalink(p), snaplen);
+    pcap_dumper_t* d = pcap_dump_open(dead, out.c_str());
+    ASSERT_NE(d, nullptr) << pcap_geterr(dead);
+    pcap_pkthdr* h;
+    const u_char* data;
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        pcap_pkthdr cut = *h;
+        cut.caplen = std::min<bpf_u_int32>(h->caplen, static_cast<bpf_u_int32>(snaplen));
+        pcap_dump(reinterpret_cast<u_char*>(d), &cut, data);
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+    pcap_close(p);
+}
+
+TEST_F(Replay, OracleOnSnappedCaptureUsesTheWireLength) {
+    // `len`, `less` and `greater` judge the wire length, as tcpdump does,
+    // not the bytes a snap length kept.
+    std::string in = path("snapped.pcap");
+    write_snapped(sample("mixed.pcap"), in, 96);
+    for (const char* expr : {"len > 1000", "greater 500", "less 100", "len >= 60 and len <= 128", "tcp port 80"}) {
+        auto expected = read_capture(tcpdump_filter(in, expr, path("expected.pcap")));
+        ASSERT_FALSE(expected.empty()) << expr;
+        for (const char* jit : {"", " jit=no"}) {
+            Result r = replay({"-q", "-e", std::string("rx | bpf \"") + expr + "\"" + jit + " | pcap \"" + path("a.pcap") + "\"", in});
+            ASSERT_EQ(r.status, 0) << r.err;
+            EXPECT_TRUE(read_capture(path("a.pcap")) == expected) << expr << jit;
+        }
+    }
+}
+
 TEST_F(Replay, PcapngAndNanosecondCapturesGiveTheSamePackets) {
     // The same 500 packets: microsecond pcap, pcapng (microsecond resolution)
     // and nanosecond pcap. Bytes and lengths agree everywhere; each output
