@@ -34,6 +34,9 @@ for _ in $(seq "$runs"); do
   cat_t+=("$(seconds cat "$in")")
   sl0_t+=("$(seconds ./build/apps/sl-replay -q -e "rx | bpf \"tcp port 80\" | pcap \"$work/sl-one.pcap\"" "$one")")
   td0_t+=("$(seconds tcpdump -r "$one" -w "$work/tcpdump-one.pcap" 'tcp port 80')")
+  # Each timed run creates its output afresh: dropping the last run's 350 MB
+  # (truncation waits for its writeback) is not either tool's work.
+  rm -f "$work/sl.pcap" "$work/tcpdump.pcap"
   sl_t+=("$(seconds ./build/apps/sl-replay -q -e "rx | bpf \"tcp port 80\" | pcap \"$work/sl.pcap\"" "$in")")
   td_t+=("$(seconds tcpdump -r "$in" -w "$work/tcpdump.pcap" 'tcp port 80')")
 done
