@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libspdlog-dev           # formatting and logging
   libgtest-dev                       # unit and integration tests
   tcpdump                            # the oracle the tests compare against
+  tcpreplay iproute2                 # sl-forward's tests: traffic through veth pairs in namespaces
   python3 python3-scapy              # scripts/make-samples.py
 )
 

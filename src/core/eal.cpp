@@ -4,10 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
+#include <cstdio>
+#include <string_view>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -19,6 +24,7 @@
 
 namespace sl::detail {
 int packet_meta_offset = -1;
+int timestamp_offset = -1;
 }
 
 namespace sl::core {
@@ -26,13 +32,41 @@ namespace {
 bool g_running = false;
 std::atomic<unsigned> g_prefix_counter{0};
 
-int first_allowed_cpu() {
+std::vector<int> allowed_cpus() {
+    std::vector<int> cpus;
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) == 0)
         for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-            if (CPU_ISSET(cpu, &set)) return cpu;
-    return 0;
+            if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    if (cpus.empty()) cpus.push_back(0);
+    return cpus;
+}
+
+// True when some PCI device is bound to a driver DPDK can use; otherwise a
+// PCI scan only finds the kernel's own devices and complains about them.
+bool dpdk_bound_pci_devices() {
+    for (const char* driver : {"vfio-pci", "uio_pci_generic", "igb_uio"}) {
+        std::error_code ec;
+        for (const auto& entry :
+             std::filesystem::directory_iterator(std::string("/sys/bus/pci/drivers/") + driver, ec))
+            if (entry.path().filename().string().find(':') != std::string::npos) return true;
+    }
+    return false;
+}
+
+// True when `args` holds one of the options (as "--opt", "--opt=..." or a
+// short option with its value attached or following).
+bool has_option(const std::vector<std::string>& args, std::initializer_list<std::string_view> options) {
+    for (const auto& a : args)
+        for (std::string_view o : options) {
+            if (a == o) return true;
+            if (o.size() > 2 && o.substr(0, 2) == "--" && a.size() > o.size() && a.compare(0, o.size(), o) == 0 &&
+                a[o.size()] == '=')
+                return true;
+            if (o.size() == 2 && o[0] == '-' && o[1] != '-' && a.size() > 2 && a.compare(0, 2, o) == 0) return true;
+        }
+    return false;
 }
 
 void register_packet_meta() {
@@ -41,6 +75,9 @@ void register_packet_meta() {
     if (offset < 0)
         throw RuntimeError(fmt::format("cannot register the packet metadata field: {}", rte_strerror(rte_errno)));
     detail::packet_meta_offset = offset;
+    uint64_t timestamp_flag = 0;
+    if (rte_mbuf_dyn_rx_timestamp_register(&detail::timestamp_offset, &timestamp_flag) != 0)
+        throw RuntimeError(fmt::format("cannot register the timestamp field: {}", rte_strerror(rte_errno)));
 }
 }  // namespace
 
@@ -55,32 +92,35 @@ bool hugepages_available() {
     return false;
 }
 
-std::vector<std::string> default_eal_args(const EalConfig& config) {
-    std::vector<std::string> args = {
-        "-l", std::to_string(first_allowed_cpu()),
-        "--no-pci",
-        "--no-shconf",
-        fmt::format("--file-prefix=sl-{}-{}", getpid(), g_prefix_counter++),
-    };
-    if (!hugepages_available()) {
-        args.push_back("--no-huge");
-        args.push_back("-m");
-        args.push_back(std::to_string(config.memory_mb));
+std::vector<std::string> complete_eal_args(const EalConfig& config) {
+    std::vector<std::string> args = config.user_args;
+    const auto& user = config.user_args;
+    if (!has_option(user, {"-l", "-c", "--lcores"})) {
+        auto cpus = allowed_cpus();
+        if (!config.all_cpus) cpus.resize(1);
+        std::string list;
+        for (int cpu : cpus) list += (list.empty() ? "" : ",") + std::to_string(cpu);
+        args.insert(args.end(), {"-l", list});
     }
-    if (!config.telemetry) args.push_back("--no-telemetry");
-    if (!config.verbose) args.push_back("--log-level=lib.eal:warning");
+    if (!has_option(user, {"--file-prefix", "--in-memory"}))
+        args.push_back(fmt::format("--file-prefix=sl-{}-{}", getpid(), g_prefix_counter++));
+    if (!has_option(user, {"--no-shconf", "--in-memory"})) args.push_back("--no-shconf");
+    if (!has_option(user, {"--no-huge", "-m", "--socket-mem", "--huge-dir"}) && !hugepages_available())
+        args.insert(args.end(), {"--no-huge", "-m", std::to_string(config.memory_mb)});
+    if (!(config.pci && dpdk_bound_pci_devices()) && !has_option(user, {"--no-pci", "-a", "--allow", "-b", "--block"}))
+        args.push_back("--no-pci");
+    if (!config.telemetry && !has_option(user, {"--no-telemetry", "--telemetry"})) args.push_back("--no-telemetry");
+    if (!config.verbose && !has_option(user, {"--log-level"}))
+        args.insert(args.end(), {"--log-level=lib.eal:warning", "--log-level=lib.telemetry:warning"});
     return args;
 }
 
 void start_eal(const char* program, const EalConfig& config) {
     if (g_running) return;
     std::vector<std::string> args = {program};
-    if (config.user_args.empty()) {
-        auto defaults = default_eal_args(config);
-        args.insert(args.end(), defaults.begin(), defaults.end());
-    } else {
-        args.insert(args.end(), config.user_args.begin(), config.user_args.end());
-    }
+    auto completed = complete_eal_args(config);
+    args.insert(args.end(), completed.begin(), completed.end());
+    if (config.verbose) std::fprintf(stderr, "EAL arguments: %s\n", fmt::format("{}", fmt::join(args, " ")).c_str());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

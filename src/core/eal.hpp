@@ -13,21 +13,37 @@ struct EalConfig {
     size_t memory_mb = 256;              // for the defaults without hugepages
     bool telemetry = false;
     bool verbose = false;                // keep DPDK's own start-up log
+    bool pci = false;                    // scan the PCI bus (sl-forward: NICs bound to vfio-pci)
+    bool all_cpus = false;               // one lcore per allowed CPU, not just the first
 };
 
 // True when the kernel has free hugepages to give.
 bool hugepages_available();
 
-// The EAL arguments used when the user gave none: no PCI scan, no shared
-// config, a unique file prefix, one lcore from this process's CPU set, and
-// --no-huge with a fixed memory size when there are no hugepages.
-std::vector<std::string> default_eal_args(const EalConfig& config);
+// The user's EAL arguments completed with what makes DPDK start on any Linux
+// machine, each only when the user did not choose it: lcores from this
+// process's CPU set, a unique --file-prefix, --no-shconf, --no-huge with a
+// fixed memory size when no hugepages are free, --no-pci unless PCI is wanted
+// or the user names devices, --no-telemetry unless telemetry is wanted, and a
+// quieter log.
+std::vector<std::string> complete_eal_args(const EalConfig& config);
 
 // Starts the EAL once per process and registers the packet metadata field.
 // Throws sl::ConfigError for bad arguments, sl::RuntimeError otherwise.
 void start_eal(const char* program, const EalConfig& config);
 void stop_eal();
 bool eal_running();
+
+// Stops the EAL when it leaves scope, on every path out of a session: the
+// devices it probed (a net_pcap port's open capture, say) are released.
+// Declare it before anything that holds DPDK objects.
+class EalSession {
+public:
+    EalSession() = default;
+    ~EalSession() { stop_eal(); }
+    EalSession(const EalSession&) = delete;
+    EalSession& operator=(const EalSession&) = delete;
+};
 
 // A pktmbuf pool of `count` mbufs with the default data room.
 rte_mempool* create_packet_pool(const std::string& name, unsigned count, int socket);

@@ -108,6 +108,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
     }
 
     // 3. DPDK, then the graph: every filter is built before a packet is read.
+    EalSession eal_session;
     rte_mempool* pool = nullptr;
     std::unique_ptr<graph::Runtime> runtime;
     try {

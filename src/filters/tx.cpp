@@ -1,23 +1,75 @@
-// tx N: sends the packets out of port N. Replaying a capture, port N is the
-// file OUTDIR/tx-N.pcap, so that one configuration serves live and offline.
+// tx N: sends the packets out of DPDK port N. When the EAL has no port N (a
+// replay without --vdev), port N is the file OUTDIR/tx-N.pcap instead, so
+// that one configuration serves live and offline.
+#include <rte_ethdev.h>
+#include <rte_graph.h>
+
 #include <fmt/format.h>
 
 #include <sl/pcap_sink.hpp>
 
 namespace {
 
-class Tx final : public sl::PcapSink {
+// How often a full transmit ring is offered the rest of a burst before those
+// packets are dropped as tx_full: enough to ride out a NIC that is briefly
+// behind, bounded so that a stuck port cannot stall the worker.
+constexpr int kTxAttempts = 8;
+
+class Tx final : public sl::Filter {
 public:
-    explicit Tx(sl::FilterContext& ctx) : PcapSink(ctx, path_for(ctx)) {}
+    explicit Tx(sl::FilterContext& ctx)
+        : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), sent_(ctx.counter("sent")),
+          tx_full_(ctx.drop_reason("tx_full")) {
+        ctx.counter("port") = port_;
+        if (queue_ >= 0) return;
+        if (ctx.live()) {
+            const sl::Arg& arg = *ctx.args().positional(0);
+            uint16_t ports = rte_eth_dev_count_avail();
+            ctx.args().fail(arg, ports == 0 ? fmt::format("there is no DPDK port {}", port_)
+                                            : fmt::format("there is no DPDK port {} (ports 0 to {})", port_, ports - 1));
+        }
+        file_ = std::make_unique<sl::PcapSink>(ctx, fmt::format("tx-{}.pcap", port_));
+    }
+
+    void process(sl::Burst& burst) noexcept override {
+        if (file_) return file_->process(burst);
+        uint16_t n = burst.size();
+        rte_mbuf* out[RTE_GRAPH_BURST_SIZE];
+        for (uint16_t i = 0; i < n; i++) {
+            // The transmit ring holds its own reference until the NIC is done;
+            // the graph releases its own as for any other sink.
+            rte_pktmbuf_refcnt_update(burst[i], 1);
+            out[i] = burst[i];
+        }
+        uint16_t sent = 0;
+        for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++)
+            sent += rte_eth_tx_burst(port_, static_cast<uint16_t>(queue_), out + sent, n - sent);
+        for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
+        for (uint16_t i = sent; i < n; i++) {
+            rte_pktmbuf_refcnt_update(out[i], -1);
+            burst.drop(i, tx_full_);
+        }
+        sent_ += sent;
+    }
+
+    void finish() override {
+        if (file_) file_->finish();
+    }
 
 private:
-    static std::string path_for(sl::FilterContext& ctx) {
+    static uint16_t port_of(sl::FilterContext& ctx) {
         ctx.args().expect(1, 1);
-        return fmt::format("tx-{}.pcap", ctx.args().uint_at(0, "port", 0, 65535));
+        return static_cast<uint16_t>(ctx.args().uint_at(0, "port", 0, RTE_MAX_ETHPORTS - 1));
     }
+
+    uint16_t port_;
+    int queue_;
+    uint64_t& sent_;
+    sl::DropReason tx_full_;
+    std::unique_ptr<sl::PcapSink> file_;
 };
 
 }  // namespace
 
 SL_REGISTER_FILTER(Tx, "tx", sl::Access::payload, sl::kSink | sl::kSharedByArgs,
-                   "send packets out of port N (in replay: OUTDIR/tx-N.pcap)", "tx N")
+                   "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)", "tx N")

@@ -1,5 +1,6 @@
 #include "graph/report.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -28,6 +29,34 @@ std::string json_counts(const std::map<std::string, uint64_t>& counts) {
 }
 
 }  // namespace
+
+void merge(Report& into, const Report& from) {
+    if (into.nodes.empty()) {
+        into = from;
+        return;
+    }
+    into.packets_read += from.packets_read;
+    into.packets_written += from.packets_written;
+    for (const auto& [reason, n] : from.drops) into.drops[reason] += n;
+    for (const auto& f : from.nodes) {
+        auto it = std::find_if(into.nodes.begin(), into.nodes.end(), [&](const NodeReport& n) { return n.name == f.name; });
+        if (it == into.nodes.end()) {
+            into.nodes.push_back(f);
+            continue;
+        }
+        it->packets_in += f.packets_in;
+        it->packets_out += f.packets_out;
+        it->calls += f.calls;
+        it->cycles += f.cycles;
+        for (const auto& [reason, n] : f.drops) it->drops[reason] += n;
+        for (const auto& [name, value] : f.counters) {
+            auto c = std::find_if(it->counters.begin(), it->counters.end(), [&](const auto& x) { return x.first == name; });
+            // Flags such as jit=1 or port=N are the same in every worker.
+            if (c == it->counters.end()) it->counters.emplace_back(name, value);
+            else if (name != "jit" && name != "interpreted" && name != "port") c->second += value;
+        }
+    }
+}
 
 std::string format_table(const RunReport& report) {
     const Report& r = report.graph;
@@ -76,10 +105,17 @@ std::string format_json(const RunReport& report) {
     for (const auto& p : report.pools)
         pools += fmt::format("{}{{\"name\":{},\"size\":{},\"in_use\":{}}}", pools.empty() ? "" : ",",
                              json_string(p.name), p.size, p.in_use);
+    std::string ports;
+    for (const auto& p : report.ports)
+        ports += fmt::format("{}{{\"port\":{},\"name\":{},\"rx_packets\":{},\"tx_packets\":{},\"rx_missed\":{},"
+                             "\"tx_dropped\":{}}}",
+                             ports.empty() ? "" : ",", p.port, json_string(p.name), p.rx_packets, p.tx_packets,
+                             p.rx_missed, p.tx_dropped);
     return fmt::format(
         "{{\"nodes\":[{}],\"totals\":{{\"packets_read\":{},\"packets_written\":{},\"packets_dropped\":{},"
-        "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]}}\n",
-        nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), report.elapsed_s, pools);
+        "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",
+        nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), report.elapsed_s, pools,
+        report.ports.empty() ? "" : fmt::format(",\"ports\":[{}]", ports));
 }
 
 void write_json(const RunReport& report, const std::string& path) {

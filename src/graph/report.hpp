@@ -14,12 +14,23 @@ struct PoolReport {
     unsigned in_use = 0;  // mbufs not back in the pool at the end
 };
 
+struct PortReport {
+    uint16_t port = 0;
+    std::string name;
+    uint64_t rx_packets = 0, tx_packets = 0, rx_missed = 0, tx_dropped = 0;
+};
+
 struct RunReport {
     Report graph;
     double elapsed_s = 0;
     double tsc_hz = 0;
     std::vector<PoolReport> pools;
+    std::vector<PortReport> ports;  // sl-forward, and sl-replay sending to ports
 };
+
+// Adds `from` (another worker's graph of the same configuration) into `into`,
+// node by node.
+void merge(Report& into, const Report& from);
 
 std::string format_table(const RunReport& report);
 std::string format_json(const RunReport& report);

@@ -85,6 +85,12 @@ public:
         return options_.output_dir + "/" + std::string(path);
     }
     int socket_id() const override { return options_.socket; }
+    unsigned worker_index() const override { return options_.worker; }
+    unsigned worker_count() const override { return options_.workers; }
+    bool live() const override { return options_.live; }
+    int tx_queue(uint16_t port) const override {
+        return port < options_.tx_queues.size() ? options_.tx_queues[port] : -1;
+    }
 
 private:
     Runtime::Node& node_;
@@ -140,7 +146,14 @@ struct NodeCallbacks {
     static uint16_t source(rte_graph* graph, rte_node* node, void**, uint16_t) {
         Runtime* rt = runtime_of(node);
         void** out = rte_node_next_stream_get(graph, node, 0, RTE_GRAPH_BURST_SIZE);
-        uint16_t n = rt->source_->read(reinterpret_cast<rte_mbuf**>(out), RTE_GRAPH_BURST_SIZE);
+        auto** packets = reinterpret_cast<rte_mbuf**>(out);
+        uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE);
+        for (uint16_t i = 0; i < n; i++) {
+            PacketMeta& pm = meta(packets[i]);
+            pm.fate = 0;
+            pm.release_reason = 0;
+            pm.graph_refs = 1;
+        }
         rt->totals_.read += n;
         if (n) rte_node_next_stream_put(graph, node, 0, n);
         return n;
@@ -199,32 +212,30 @@ struct NodeCallbacks {
             }
             // Fan-out shares the packet by reference count; nothing is copied.
             // Every segment holds its own count, so chains are counted whole.
-            if (k > 1) rte_pktmbuf_refcnt_update(m, static_cast<int16_t>(k - 1));
+            if (k > 1) {
+                rte_pktmbuf_refcnt_update(m, static_cast<int16_t>(k - 1));
+                meta(m).graph_refs = static_cast<uint8_t>(meta(m).graph_refs + k - 1);
+            }
             for (rte_edge_t e : t.edges) rte_node_enqueue_x1(graph, node, e, m);
         }
     }
 
-    // Releases one reference per object; the last reference decides the
+    // Releases one graph reference per object; the last one decides the
     // packet's final fate: written by some sink, or dropped for the reason the
-    // last branch gave. A packet fanned out to several branches may appear
-    // here several times in one burst, so references are dropped one by one
-    // in order and only the last ones are freed, in bulk.
+    // last branch gave. The mbufs are freed in bulk, which drops one mbuf
+    // reference per appearance, in order (a packet on several branches may
+    // appear several times; a NIC's transmit ring may still hold one).
     static uint16_t drop(rte_graph*, rte_node* node, void** objs, uint16_t count) {
         Runtime* rt = runtime_of(node);
         auto** packets = reinterpret_cast<rte_mbuf**>(objs);
-        unsigned last = 0;
         for (uint16_t i = 0; i < count; i++) {
-            rte_mbuf* m = packets[i];
-            if (rte_mbuf_refcnt_read(m) == 1) {
-                const PacketMeta& pm = meta(m);
+            PacketMeta& pm = meta(packets[i]);
+            if (--pm.graph_refs == 0) {
                 if (pm.fate & kFateWritten) rt->totals_.written++;
                 else rt->totals_.drops[pm.release_reason]++;
-                packets[last++] = m;
-            } else {
-                rte_pktmbuf_refcnt_update(m, -1);
             }
         }
-        rte_pktmbuf_free_bulk(packets, last);
+        rte_pktmbuf_free_bulk(packets, count);
         return count;
     }
 };
@@ -311,8 +322,9 @@ void Runtime::build(const lang::Program& program) {
             if (p.origin.port) {
                 if (*p.origin.port >= options_.input_count)
                     throw ConfigError(p.origin.where,
-                                      fmt::format("rx {}: there {} only {} input{} (rx 0 to rx {})", *p.origin.port,
+                                      fmt::format("rx {}: there {} only {} {}{} (rx 0 to rx {})", *p.origin.port,
                                                   options_.input_count == 1 ? "is" : "are", options_.input_count,
+                                                  options_.live ? "port" : "input",
                                                   options_.input_count == 1 ? "" : "s", options_.input_count - 1));
                 from.edge.kind = lang::Edge::Kind::cls;
                 from.edge.cls = *p.origin.port;
@@ -396,6 +408,20 @@ void Runtime::check_acyclic() const {
     };
     for (size_t i = 0; i < nodes_.size(); i++)
         if (state[i] == 0) visit(i);
+
+    // A packet holds one graph reference per path it is on (PacketMeta's
+    // graph_refs is 8 bits); count the paths from the parse node.
+    std::vector<uint64_t> paths(nodes_.size(), 0);
+    std::function<uint64_t(size_t)> count_paths = [&](size_t i) -> uint64_t {
+        if (paths[i]) return paths[i];
+        uint64_t n = 0;
+        for (const auto& o : nodes_[i]->outs) n = std::min<uint64_t>(n + count_paths(o.target), 1u << 20);
+        return paths[i] = std::max<uint64_t>(n, 1);
+    };
+    if (count_paths(0) > 255)
+        throw ConfigError(nodes_[0]->outs.empty() ? Location{} : nodes_[0]->outs[0].where,
+                          fmt::format("a packet could be on {} branches at once; at most 255 are allowed",
+                                      count_paths(0)));
 }
 
 void Runtime::construct_filters() {
@@ -554,7 +580,9 @@ Report Runtime::report() const {
     rx.name = "rx";
     rx.filter = "rx";
     rx.packets_in = rx.packets_out = totals_.read;
-    if (source_node_) {
+    // Polling ports spends cycles on empty queues too; per packet that says
+    // nothing, so a live source shows none.
+    if (source_node_ && !options_.live) {
         rx.calls = source_node_->total_calls;
         rx.cycles = source_node_->total_cycles;
     }

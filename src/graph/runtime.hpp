@@ -38,6 +38,10 @@ struct BuildOptions {
     std::string output_dir;    // where relative sink paths go; "" = current folder
     unsigned input_count = 1;  // `rx N` needs N < input_count
     int socket = 0;
+    unsigned worker = 0;       // this graph's worker, of `workers`
+    unsigned workers = 1;
+    bool live = false;         // rx reads DPDK ports
+    std::vector<int> tx_queues;  // by port id: this worker's queue, or -1
 };
 
 struct NodeReport {

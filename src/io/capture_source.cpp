@@ -165,11 +165,8 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
             break;
         }
         m->port = static_cast<uint16_t>(i);
-        PacketMeta& pm = meta(m);
-        pm.timestamp_ns = in.pending.timestamp_ns;
-        pm.wire_len = in.pending.wire_len;
-        pm.fate = 0;
-        pm.release_reason = 0;
+        timestamp_ns(m) = in.pending.timestamp_ns;
+        meta(m).wire_len = in.pending.wire_len;
         last_ts_ = in.pending.timestamp_ns;
         in.has_pending = false;
         n++;

@@ -117,6 +117,17 @@ public:
     // A relative output path resolved against the output folder (-o).
     virtual std::string output_path(std::string_view path) const = 0;
     virtual int socket_id() const = 0;
+
+    // Each worker lcore runs its own instance of every filter; these say which
+    // one this is (0 .. worker_count()-1), for per-lcore state.
+    virtual unsigned worker_index() const = 0;
+    virtual unsigned worker_count() const = 0;
+    // True when `rx` reads DPDK ports (sl-forward), false when it reads
+    // capture files (sl-replay).
+    virtual bool live() const = 0;
+    // The transmit queue this worker owns on DPDK port `port`, or -1 when the
+    // EAL has no such port (sl-replay then writes OUTDIR/tx-N.pcap).
+    virtual int tx_queue(uint16_t port) const = 0;
 };
 
 using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);

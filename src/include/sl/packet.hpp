@@ -44,7 +44,6 @@ const char* parse_error_name(ParseError e) noexcept;
 inline constexpr uint16_t kNoOffset = 0xffff;
 
 struct PacketMeta {
-    uint64_t timestamp_ns;   // capture or receive time
     uint32_t wire_len;       // length on the wire (may exceed the captured bytes)
     uint16_t l3_offset;      // kNoOffset when there is no IP header
     uint16_t l4_offset;      // kNoOffset when no transport header was parsed
@@ -58,6 +57,10 @@ struct PacketMeta {
     ParseError parse_error;
     uint8_t fate;            // runtime bookkeeping, see runtime.hpp
     uint8_t release_reason;  // runtime bookkeeping: why the last reference went
+    // References the graph holds (one per branch the packet is on). Distinct
+    // from the mbuf's refcnt, which also counts references a NIC's transmit
+    // ring holds: the packet's fate is decided when the graph lets go.
+    uint8_t graph_refs;
 };
 
 enum PacketFlag : uint8_t {
@@ -71,9 +74,21 @@ enum PacketFlag : uint8_t {
 };
 
 namespace detail {
-// Offset of PacketMeta in the mbuf, set once by the runtime at start-up.
+// Offsets of PacketMeta and of DPDK's receive timestamp in the mbuf, set once
+// by the runtime at start-up.
 extern int packet_meta_offset;
+extern int timestamp_offset;
 }  // namespace detail
+
+// The capture or receive time in nanoseconds since the epoch. It lives in
+// DPDK's own receive-timestamp field (rte_mbuf_dyn_rx_timestamp_register),
+// which PMDs with timestamp offload fill and other libraries read.
+inline uint64_t& timestamp_ns(rte_mbuf* m) noexcept {
+    return *RTE_MBUF_DYNFIELD(m, detail::timestamp_offset, uint64_t*);
+}
+inline uint64_t timestamp_ns(const rte_mbuf* m) noexcept {
+    return *RTE_MBUF_DYNFIELD(m, detail::timestamp_offset, const uint64_t*);
+}
 
 inline PacketMeta& meta(rte_mbuf* m) noexcept {
     return *RTE_MBUF_DYNFIELD(m, detail::packet_meta_offset, PacketMeta*);

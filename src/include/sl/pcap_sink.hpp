@@ -13,14 +13,14 @@ namespace sl {
 class PcapSink : public Filter {
 public:
     PcapSink(FilterContext& ctx, const std::string& path)
-        : writer_(std::make_unique<PcapWriter>(ctx.output_path(path), ctx.capture_linktype())),
+        : writer_(std::make_unique<PcapWriter>(ctx.output_path(per_worker(ctx, path)), ctx.capture_linktype())),
           written_(ctx.counter("written")), write_error_(ctx.drop_reason("write_error")) {}
 
     void process(Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) {
             rte_mbuf* m = burst[i];
             const PacketMeta& pm = meta(m);
-            if (writer_->write(m, pm.timestamp_ns, pm.wire_len)) {
+            if (writer_->write(m, timestamp_ns(m), pm.wire_len)) {
                 mark_written(m);
                 written_++;
             } else {
@@ -30,6 +30,17 @@ public:
     }
 
     void finish() override { writer_->close(); }
+
+    // Workers do not share a file: with several, worker N writes NAME-wN.EXT.
+    static std::string per_worker(const FilterContext& ctx, const std::string& path) {
+        if (ctx.worker_count() <= 1) return path;
+        std::string suffix = "-w" + std::to_string(ctx.worker_index());
+        size_t slash = path.rfind('/');
+        size_t dot = path.rfind('.');
+        if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot == 0)
+            return path + suffix;
+        return path.substr(0, dot) + suffix + path.substr(dot);
+    }
 
 private:
     std::unique_ptr<PcapWriter> writer_;

@@ -1,0 +1,212 @@
+#include "core/ports.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_graph.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <sl/error.hpp>
+
+namespace sl::core {
+namespace {
+
+constexpr unsigned kPoolCache = 256;
+
+std::string port_name(uint16_t port) {
+    char name[RTE_ETH_NAME_MAX_LEN] = {};
+    if (rte_eth_dev_get_name_by_port(port, name) != 0) return fmt::format("port {}", port);
+    return name;
+}
+
+int port_socket(uint16_t port) {
+    int socket = rte_eth_dev_socket_id(port);
+    return socket < 0 ? static_cast<int>(rte_socket_id()) : socket;
+}
+
+[[noreturn]] void fail(uint16_t port, const std::string& what, int rc) {
+    throw RuntimeError(fmt::format("port {} ({}): {}: {}", port, port_name(port), what, rte_strerror(-rc)));
+}
+
+}  // namespace
+
+unsigned mbufs_needed(unsigned ports, const PortOptions& o) {
+    uint64_t rings = uint64_t{ports} * (uint64_t{o.rx_queues} * o.rx_descriptors + uint64_t{o.workers} * o.tx_descriptors);
+    uint64_t workers = uint64_t{o.workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2);
+    uint64_t n = rings + workers;
+    uint64_t size = 1;
+    while (size - 1 < n) size <<= 1;
+    return static_cast<unsigned>(std::min<uint64_t>(size - 1, UINT32_MAX));
+}
+
+Ports::Ports(const PortOptions& options) : options_(options) {
+    uint16_t port;
+    RTE_ETH_FOREACH_DEV(port) ids_.push_back(port);
+    if (ids_.empty()) return;
+    for (size_t i = 0; i < ids_.size(); i++)
+        if (ids_[i] != i)
+            throw RuntimeError(fmt::format("ports are numbered {}..., not from 0; rx N and tx N could not name them",
+                                           ids_[0]));
+
+    // One pool per socket that has ports.
+    std::map<int, unsigned> ports_on;
+    for (uint16_t p : ids_) ports_on[port_socket(p)]++;
+    for (const auto& [socket, n] : ports_on) {
+        unsigned needed = mbufs_needed(n, options_);
+        unsigned size = options_.mbufs ? options_.mbufs : needed;
+        if (size < needed)
+            throw RuntimeError(fmt::format(
+                "a pool of {} mbufs is too small for {} port{} on socket {}: the rings and workers can hold {} "
+                "(ports x (rx queues x {} + tx queues x {} descriptors) + workers x (burst + cache))",
+                size, n, n == 1 ? "" : "s", socket, needed, options_.rx_descriptors, options_.tx_descriptors));
+        std::string name = fmt::format("sl_ports_s{}", socket);
+        rte_mempool* pool =
+            rte_pktmbuf_pool_create(name.c_str(), size, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+        if (!pool)
+            throw RuntimeError(fmt::format("cannot create the mempool of {} mbufs on socket {}: {}", size, socket,
+                                           rte_strerror(rte_errno)));
+        pools_[socket] = pool;
+    }
+    for (uint16_t p : ids_) setup(p);
+
+    // Wait for every link, bounded: a cable may be missing, and forwarding
+    // starts anyway (the link may come up later).
+    unsigned waited = 0;
+    for (uint16_t p : ids_) {
+        rte_eth_link link{};
+        while (true) {
+            if (rte_eth_link_get_nowait(p, &link) != 0 || link.link_status == RTE_ETH_LINK_UP ||
+                waited >= options_.link_wait_ms)
+                break;
+            usleep(100 * 1000);
+            waited += 100;
+        }
+        char text[RTE_ETH_LINK_MAX_STR_LEN] = {};
+        rte_eth_link_to_str(text, sizeof(text), &link);
+        std::fprintf(stderr, "port %u (%s): %s\n", p, port_name(p).c_str(), text);
+    }
+
+    // Receive queues are dealt to the workers in turn, port by port.
+    unsigned next = 0;
+    for (uint16_t q = 0; q < options_.rx_queues; q++)
+        for (uint16_t p : ids_) rx_queues_.push_back({p, q, next++ % options_.workers});
+}
+
+void Ports::setup(uint16_t port) {
+    rte_eth_dev_info info{};
+    int rc = rte_eth_dev_info_get(port, &info);
+    if (rc != 0) fail(port, "cannot read its capabilities", rc);
+    std::string name = port_name(port);
+    uint16_t rxq = options_.rx_queues;
+    auto txq = static_cast<uint16_t>(options_.workers);
+    if (rxq > info.max_rx_queues)
+        throw RuntimeError(fmt::format("port {} ({}) has {} receive queue{}; --rxq {} asks for more", port, name,
+                                       info.max_rx_queues, info.max_rx_queues == 1 ? "" : "s", rxq));
+    if (txq > info.max_tx_queues)
+        throw RuntimeError(fmt::format("port {} ({}) has {} transmit queue{}, and each of the {} workers needs "
+                                       "its own; use fewer lcores",
+                                       port, name, info.max_tx_queues, info.max_tx_queues == 1 ? "" : "s", txq));
+
+    rte_eth_conf conf{};
+    if (rxq > 1) {
+        uint64_t wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+        uint64_t rss = wanted & info.flow_type_rss_offloads;
+        if (rss == 0) {
+            // net_af_packet, for one, spreads by the kernel's fanout instead.
+            std::fprintf(stderr,
+                         "port %u (%s): no RSS over IP, TCP or UDP; %s decides how packets spread over its %u "
+                         "queues\n",
+                         port, name.c_str(), info.driver_name, rxq);
+        } else {
+            if (rss != wanted && options_.verbose)
+                std::fprintf(stderr, "port %u (%s): RSS covers only some of IP/TCP/UDP (0x%llx of 0x%llx)\n", port,
+                             name.c_str(), (unsigned long long)rss, (unsigned long long)wanted);
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = rss;
+        }
+    }
+    // Records larger than one mbuf arrive as chains when the device can
+    // scatter, and leave as chains when it can gather.
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    else if (options_.verbose)
+        std::fprintf(stderr, "port %u (%s): cannot send chained mbufs\n", port, name.c_str());
+
+    rc = rte_eth_dev_configure(port, rxq, txq, &conf);
+    if (rc != 0) fail(port, "configure", rc);
+    if (options_.mtu) {
+        rc = rte_eth_dev_set_mtu(port, options_.mtu);
+        if (rc != 0)
+            throw RuntimeError(fmt::format("port {} ({}): cannot set MTU {} (the device allows {} to {}): {}", port,
+                                           name, options_.mtu, info.min_mtu, info.max_mtu, rte_strerror(-rc)));
+    }
+    uint16_t rxd = options_.rx_descriptors, txd = options_.tx_descriptors;
+    rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+    if (rc != 0) fail(port, "descriptor counts", rc);
+    int socket = port_socket(port);
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    for (uint16_t q = 0; q < rxq; q++) {
+        rc = rte_eth_rx_queue_setup(port, q, rxd, static_cast<unsigned>(socket), &rxconf, pools_.at(socket));
+        if (rc != 0) fail(port, fmt::format("receive queue {}", q), rc);
+    }
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    for (uint16_t q = 0; q < txq; q++) {
+        rc = rte_eth_tx_queue_setup(port, q, txd, static_cast<unsigned>(socket), &txconf);
+        if (rc != 0) fail(port, fmt::format("transmit queue {}", q), rc);
+    }
+    rc = rte_eth_dev_start(port);
+    if (rc != 0) fail(port, "start", rc);
+    started_.push_back(port);
+    if (options_.promiscuous) {
+        rc = rte_eth_promiscuous_enable(port);
+        if (rc != 0 && rc != -ENOTSUP) fail(port, "promiscuous mode", rc);
+        if (rc == -ENOTSUP) std::fprintf(stderr, "port %u (%s): no promiscuous mode\n", port, name.c_str());
+    }
+    if (options_.verbose)
+        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors\n", port,
+                     name.c_str(), info.driver_name, socket, rxq, rxd, txq, txd);
+}
+
+std::vector<int> Ports::tx_queues(unsigned worker) const {
+    std::vector<int> queues(ids_.size(), static_cast<int>(worker));
+    return queues;
+}
+
+std::vector<PortStats> Ports::stats() const {
+    std::vector<PortStats> out;
+    for (uint16_t p : ids_) {
+        rte_eth_stats s{};
+        rte_eth_stats_get(p, &s);
+        out.push_back({p, port_name(p), s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.rx_nombuf,
+                       s.oerrors});
+    }
+    return out;
+}
+
+void Ports::stop() noexcept {
+    if (stopped_) return;
+    stopped_ = true;
+    for (uint16_t p : started_) rte_eth_dev_stop(p);
+}
+
+void Ports::close() noexcept {
+    stop();
+    if (closed_) return;
+    closed_ = true;
+    for (uint16_t p : ids_) rte_eth_dev_close(p);
+}
+
+Ports::~Ports() {
+    close();
+    for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
+}
+
+}  // namespace sl::core

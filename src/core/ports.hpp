@@ -1,0 +1,93 @@
+// The DPDK ports a run forwards between: set up from what each device says it
+// can do, started, and stopped and closed at the end.
+//
+// Queues: every port gets `rx_queues` receive queues (spread by RSS when there
+// are several) and one transmit queue per worker, so that workers never share
+// a queue. The receive queues of all ports are dealt to the workers in turn.
+//
+// Mempools: one per NUMA socket that has ports, sized by mbufs_needed().
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <rte_mempool.h>
+
+namespace sl::core {
+
+struct PortOptions {
+    unsigned workers = 1;
+    uint16_t rx_queues = 1;       // per port
+    uint16_t rx_descriptors = 1024;
+    uint16_t tx_descriptors = 1024;
+    uint16_t burst = 32;          // packets per rx_burst call
+    uint16_t mtu = 0;             // 0: leave the device's
+    bool promiscuous = false;
+    unsigned mbufs = 0;           // 0: mbufs_needed(); else exactly this many per socket
+    unsigned link_wait_ms = 3000; // how long to wait for every link to come up
+    bool verbose = false;
+};
+
+// A receive queue and the worker that polls it.
+struct RxQueue {
+    uint16_t port;
+    uint16_t queue;
+    unsigned worker;
+};
+
+struct PortStats {
+    uint16_t port;
+    std::string name;
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes, rx_missed, rx_nombuf, tx_errors;
+};
+
+// The mbufs a socket's pool must hold so that no queue ever starves:
+//
+//   ports x (rx_queues x rx_descriptors + tx_queues x tx_descriptors)
+//     every descriptor of every ring can own an mbuf at once;
+// + workers x (RTE_GRAPH_BURST_SIZE + 1.5 x cache)
+//     a burst inside each worker's graph, and what each lcore's mempool
+//     cache may keep (it flushes above 1.5 times its size);
+//
+// rounded up to 2^n - 1, the size the ring under the pool uses best.
+// Forgetting the transmit rings or the caches is the usual DPDK sizing
+// mistake: the pool then runs dry under load and receive queues stall.
+unsigned mbufs_needed(unsigned ports, const PortOptions& options);
+
+class Ports {
+public:
+    // Configures and starts every port the EAL found, and waits for links.
+    // Throws sl::RuntimeError naming the port and what it cannot do.
+    explicit Ports(const PortOptions& options);
+    ~Ports();
+    Ports(const Ports&) = delete;
+    Ports& operator=(const Ports&) = delete;
+
+    uint16_t count() const noexcept { return static_cast<uint16_t>(ids_.size()); }
+    const std::vector<RxQueue>& rx_queues() const noexcept { return rx_queues_; }
+    // Worker w's transmit queue on each port, indexed by port id.
+    std::vector<int> tx_queues(unsigned worker) const;
+    std::vector<PortStats> stats() const;
+    // The pools, for the leak check at the end.
+    const std::map<int, rte_mempool*>& pools() const noexcept { return pools_; }
+    // Stops every port, then closes them: the rings give back their mbufs,
+    // so that the pools can be checked for leaks before they are freed.
+    void stop() noexcept;
+    void close() noexcept;
+
+private:
+    void setup(uint16_t port);
+
+    PortOptions options_;
+    std::vector<uint16_t> ids_;
+    std::vector<RxQueue> rx_queues_;
+    std::map<int, rte_mempool*> pools_;  // by socket
+    std::vector<uint16_t> started_;
+    bool stopped_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace sl::core

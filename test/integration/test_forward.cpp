@@ -1,0 +1,210 @@
+// sl-forward end to end on virtual devices: net_pcap ports reading and
+// writing capture files, and af_packet ports on veth pairs in network
+// namespaces the test creates. tcpdump judges what should come out.
+#include "harness.hpp"
+
+#include <set>
+
+using namespace sl_test;
+
+namespace {
+
+class Forward : public Harness {
+protected:
+    // A net_pcap port: reads `rx` (if any) and writes each of `tx` (one file
+    // per transmit queue).
+    static std::string pcap_port(int n, const std::string& rx, const std::vector<std::string>& tx) {
+        std::string v = "--vdev=net_pcap" + std::to_string(n);
+        if (!rx.empty()) v += ",rx_pcap=" + rx;
+        for (const auto& t : tx) v += ",tx_pcap=" + t;
+        return v;
+    }
+};
+
+// The bytes of each packet, in order: what a port forwards keeps no capture
+// timestamp, so only data and length are compared.
+std::vector<std::string> frames(const std::string& file) {
+    std::vector<std::string> out;
+    for (auto& r : read_capture(file)) out.push_back(std::move(r.data));
+    return out;
+}
+
+std::string port_object(const Stats& s, int port) {
+    auto at = s.text.find("{\"port\":" + std::to_string(port) + ",\"name\"");
+    if (at == std::string::npos) throw std::runtime_error("no port " + std::to_string(port) + " in stats");
+    return s.text.substr(at, s.text.find('}', at) - at + 1);
+}
+
+TEST_F(Forward, NetPcapPortsForwardExactlyWhatTcpdumpKeeps) {
+    std::string in = sample("mixed.pcap");
+    size_t total = read_capture(in).size();
+    for (const char* expr : {"tcp port 80", "udp", "vlan 100", "ip6 and tcp", "tcp[13] == 0x18"}) {
+        auto expected = frames(tcpdump_filter(in, expr, path("expected.pcap")));
+        ASSERT_FALSE(expected.empty()) << expr;
+        fs::remove(path("out.pcap"));
+        Result r = forward({pcap_port(0, in, {path("unused.pcap")}), pcap_port(1, "", {path("out.pcap")}), "--", "-q",
+                            "-e", std::string("rx 0 | bpf \"") + expr + "\" | tx 1", "--duration", "1",
+                            "--stats-json", path("s.json")});
+        ASSERT_EQ(r.status, 0) << expr << ": " << r.err;
+        EXPECT_TRUE(frames(path("out.pcap")) == expected) << expr;
+        Stats s = stats_of(path("s.json"));
+        EXPECT_EQ(Stats{port_object(s, 0)}.number("\"rx_packets\""), total) << expr;
+        EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_packets\""), expected.size()) << expr;
+        EXPECT_EQ(s.number("\"packets_written\""), expected.size()) << expr;
+        expect_conservation(s);
+    }
+}
+
+TEST_F(Forward, TwoWorkersLoseNothingAndKeepEachPortsOrder) {
+    // Three lcores on this machine's CPUs: the main one and two workers. Each
+    // worker polls one of the two receiving ports and owns one transmit queue
+    // (one file) on each sending port.
+    std::string a = sample("mixed.pcap"), b = sample("malformed.pcap");
+    Result r = forward({"--lcores=0@0,1@0,2@1", pcap_port(0, a, {path("u0.pcap"), path("u1.pcap")}),
+                        pcap_port(1, b, {path("u2.pcap"), path("u3.pcap")}),
+                        pcap_port(2, "", {path("p2q0.pcap"), path("p2q1.pcap")}),
+                        pcap_port(3, "", {path("p3q0.pcap"), path("p3q1.pcap")}), "--", "-q", "-e",
+                        "rx 0 | tx 2\nrx 1 | count | tx 3", "--duration", "1.5", "--stats-json", path("s.json")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // Port 0 is polled by worker 0, port 1 by worker 1: each output queue
+    // holds one input whole and in order, the other queue nothing.
+    auto p2 = frames(path("p2q0.pcap")), p2b = frames(path("p2q1.pcap"));
+    auto p3 = frames(path("p3q0.pcap")), p3b = frames(path("p3q1.pcap"));
+    EXPECT_TRUE(p2 == frames(a));
+    EXPECT_TRUE(p2b.empty());
+    EXPECT_TRUE(p3.empty());
+    EXPECT_TRUE(p3b == frames(b));
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.number("\"packets_read\""), frames(a).size() + frames(b).size());
+    EXPECT_EQ(Stats{s.node("count#1")}.number("\"packets\""), frames(b).size());
+    expect_conservation(s);
+}
+
+TEST_F(Forward, SigtermStopsWithCompleteOutputsAndEveryMbufHome) {
+    // infinite_rx replays the capture forever: traffic is flowing when the
+    // signal comes.
+    std::string in = sample("mixed.pcap");
+    std::string cmd = quote(env("SL_FORWARD")) + " " + quote(pcap_port(0, in, {path("u.pcap")}) + ",infinite_rx=1") +
+                      " " + quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -e " +
+                      quote("rx 0 | bpf \"tcp\" | pcap \"" + path("tcp.pcap") + "\" | tx 1") + " --stats-json " +
+                      quote(path("s.json"));
+    Result r = run("sh -c " + quote(cmd + " & pid=$!; sleep 2; kill -TERM $pid; wait $pid"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    uint64_t written = Stats{s.node("pcap#1")}.number("\"written\"");
+    EXPECT_GT(written, 1000u);
+    // The pcap sink was flushed whole, and sent what it wrote.
+    EXPECT_EQ(read_capture(path("tcp.pcap")).size(), written);
+    EXPECT_EQ(Stats{s.node("tx#1")}.number("\"sent\""), written);
+    expect_conservation(s);
+}
+
+TEST_F(Forward, BadSetupsExitWithAClearMessage) {
+    std::string in = sample("mixed.pcap");
+    std::string port0 = pcap_port(0, in, {path("u.pcap")});
+
+    Result r = forward({port0, "--", "-q", "-e", "rx 0 | tx 3", "--duration", "1"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:1:11: error: tx: there is no DPDK port 3 (ports 0 to 0)"), std::string::npos)
+        << r.err;
+
+    r = forward({port0, "--", "-q", "-e", "rx 1 | tx 0", "--duration", "1"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("rx 1: there is only 1 port (rx 0 to rx 0)"), std::string::npos) << r.err;
+
+    r = forward({port0, "--", "-q", "-e", "rx | tx 0", "--mbufs", "100", "--duration", "1"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("a pool of 100 mbufs is too small for 1 port"), std::string::npos) << r.err;
+
+    // A device that cannot start: its capture does not exist.
+    r = forward({pcap_port(0, path("missing.pcap"), {path("u.pcap")}), "--", "-q", "-e", "rx | tx 0", "--duration", "1"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("DPDK found no ports"), std::string::npos) << r.err;
+
+    r = forward({"--", "-q", "-e", "rx | tx 0", "--duration", "1"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("DPDK found no ports"), std::string::npos) << r.err;
+
+    r = forward({port0, "--", "-e", "rx | tx 0", "--burst", "0"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--burst takes 1 to 256, not '0'"), std::string::npos) << r.err;
+
+    r = forward({port0, "--", "-e", "rx | tx 0", "--txq", "1", "--lcores=0@0,1@0,2@1"});
+    EXPECT_EQ(r.status, 2);
+}
+
+// ---------------------------------------------------------------------------
+// Real traffic through the kernel: veth pairs in namespaces this test makes.
+//
+//   [gen] a --- b [dut: sl-forward, af_packet ports on b and c] c --- d [sink]
+//
+// tcpreplay sends a capture on a; tcpdump records what reaches d.
+
+class Namespaces : public Forward {
+protected:
+    void SetUp() override {
+        Forward::SetUp();
+        tag_ = "sl" + std::to_string(getpid() % 100000);
+        for (const char* ns : {"gen", "dut", "sink"}) {
+            Result r = run("ip netns add " + ns_name(ns));
+            if (r.status != 0) GTEST_SKIP() << "cannot create network namespaces here: " << r.err;
+            made_.push_back(ns_name(ns));
+        }
+        sh("ip link add " + dev("a") + " netns " + ns_name("gen") + " type veth peer name " + dev("b") + " netns " +
+           ns_name("dut"));
+        sh("ip link add " + dev("c") + " netns " + ns_name("dut") + " type veth peer name " + dev("d") + " netns " +
+           ns_name("sink"));
+        // No IPv6 on the test links: the kernel's own neighbour discovery and
+        // MLD would otherwise join the traffic.
+        for (auto [ns, d] : {std::pair{"gen", "a"}, {"dut", "b"}, {"dut", "c"}, {"sink", "d"}}) {
+            sh(in(ns, "sysctl -qw net.ipv6.conf." + dev(d) + ".disable_ipv6=1"));
+            sh(in(ns, "ip link set " + dev(d) + " mtu 9000 up"));
+        }
+    }
+    void TearDown() override {
+        for (const auto& ns : made_) run("ip netns del " + ns);
+        Forward::TearDown();
+    }
+
+    std::string ns_name(const std::string& role) const { return tag_ + "-" + role; }
+    std::string dev(const std::string& end) const { return tag_ + end; }
+    std::string in(const std::string& role, const std::string& command) const {
+        return "ip netns exec " + ns_name(role) + " " + command;
+    }
+    void sh(const std::string& command) {
+        Result r = run(command);
+        ASSERT_EQ(r.status, 0) << command << ": " << r.err;
+    }
+
+    std::string tag_;
+    std::vector<std::string> made_;
+};
+
+TEST_F(Namespaces, AfPacketForwardsWhatTcpdumpKeepsThroughVeth) {
+    // Untagged frames only: veth moves VLAN tags out of the frame, which
+    // tcpdump -r on the file would not see.
+    std::string in_file = tcpdump_filter(sample("mixed.pcap"), "not vlan", path("in.pcap"));
+    auto expected = frames(tcpdump_filter(in_file, "tcp port 80 or udp port 53", path("expected.pcap")));
+    ASSERT_GT(expected.size(), 50u);
+
+    // sl-forward on CPU 0 (its main lcore forwards); the helpers on CPU 1.
+    std::string sink_cmd = in("sink", "taskset -c 1 " + quote(env("TCPDUMP")) + " -i " + dev("d") +
+                                          " -U -n -w " + quote(path("got.pcap")) + " 2>" + quote(path("tcpdump.err")));
+    std::string fwd = in("dut", quote(env("SL_FORWARD")) + " -l 0 --vdev=net_af_packet0,iface=" + dev("b") +
+                                    ",framecnt=16384 --vdev=net_af_packet1,iface=" + dev("c") +
+                                    ",framecnt=16384 -- -q -e " + quote("rx 0 | bpf \"tcp port 80 or udp port 53\" | tx 1") +
+                                    " --duration 6 --stats-json " + quote(path("s.json")));
+    std::string replay = in("gen", "taskset -c 1 tcpreplay -q -i " + dev("a") + " --pps=2000 " + quote(in_file));
+    std::string script = sink_cmd + " & tcpdump=$!\n" + fwd + " & fwd=$!\n" +
+                         "sleep 2\n" + replay + " >/dev/null || exit 90\n" +
+                         "wait $fwd || exit 91\n" + "sleep 0.5; kill -INT $tcpdump; wait $tcpdump; exit 0\n";
+    Result r = run("timeout 60 sh -c " + quote(script));
+    ASSERT_EQ(r.status, 0) << r.err << slurp(path("tcpdump.err"));
+    EXPECT_TRUE(frames(path("got.pcap")) == expected)
+        << frames(path("got.pcap")).size() << " packets arrived, " << expected.size() << " expected";
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.number("\"packets_written\""), expected.size());
+    expect_conservation(s);
+}
+
+}  // namespace
