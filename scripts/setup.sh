@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ meson ninja-build pkg-config   # build
-  libdpdk-dev dpdk                   # DPDK 22.11 (libraries, PMDs, dpdk-devbind.py)
+  libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, PMDs, dpdk-devbind.py, dpdk-telemetry.py
   libpcap-dev                        # capture files and BPF compilation
   libfmt-dev libspdlog-dev           # formatting and logging
   libgtest-dev                       # unit and integration tests

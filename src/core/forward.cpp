@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_telemetry.h>
 #include <spdlog/spdlog.h>
 
 #include "core/eal.hpp"
@@ -28,7 +30,9 @@ namespace sl::core {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_stop(int) { g_stop.store(true); }
+void on_hangup(int) { g_reload.store(true); }
 
 using Clock = std::chrono::steady_clock;
 
@@ -37,147 +41,311 @@ void print_error(const std::exception& e) {
     else std::fprintf(stderr, "error: %s\n", e.what());
 }
 
+// One worker lcore and the graph it walks. A reload hands it the next graph
+// through `next`; the worker switches between two walks, so no packet is
+// ever inside a graph that is being replaced.
 struct Worker {
-    unsigned lcore;
+    unsigned lcore = 0;
+    unsigned index = 0;
     std::unique_ptr<PortSource> source;
-    std::unique_ptr<graph::Runtime> runtime;
+    std::unique_ptr<graph::Runtime> runtime;  // owned; replaced by the control thread after a switch
+    graph::Runtime* walking = nullptr;        // what the worker walks
+    std::atomic<graph::Runtime*> next{nullptr};
+
+    // Between walks: take the next graph if one is waiting.
+    void switch_if_asked() noexcept {
+        graph::Runtime* n = next.load(std::memory_order_acquire);
+        if (!n) return;
+        n->take_over();
+        walking = n;
+        next.store(nullptr, std::memory_order_release);
+    }
 };
 
 int worker_loop(void* arg) {
     auto* w = static_cast<Worker*>(arg);
-    while (!g_stop.load(std::memory_order_relaxed)) w->runtime->walk();
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        w->switch_if_asked();
+        w->walking->walk();
+    }
     return 0;
 }
 
-graph::Report merged(const std::vector<Worker>& workers) {
+class Session {
+public:
+    Session(const ForwardOptions& options, const char* program) : options_(options), program_(program) {}
+    int run();
+
+    // Telemetry callbacks run on DPDK's telemetry thread.
+    static int telemetry_stats(const char*, const char*, rte_tel_data* d);
+    static int telemetry_graph(const char*, const char*, rte_tel_data* d);
+
+private:
+    lang::Program read_config() const;
+    std::vector<std::unique_ptr<graph::Runtime>> build(const lang::Program& config, bool reload);
+    void reload();
+    graph::Report merged() const;
+    void print_live(double since_start);
+    bool main_forwards() const { return workers_.size() == 1 && workers_[0]->lcore == rte_get_main_lcore(); }
+
+    const ForwardOptions& options_;
+    const char* program_;
+    // Declared first: the EAL stops after everything below is gone.
+    EalSession eal_session_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<Ports> ports_;
+    uint16_t port_count_ = 0;
+    // Held by the control thread while graphs change, and by telemetry.
+    mutable std::mutex control_;
+    // The live view: the figures at the last print.
+    std::vector<PortStats> ports_before_;
+    graph::Report graph_before_;
+    Clock::time_point last_print_;
+};
+
+Session* g_session = nullptr;
+
+lang::Program Session::read_config() const {
+    return options_.config_file.empty() ? lang::parse(options_.config_text, "command-line")
+                                        : lang::parse_file(options_.config_file);
+}
+
+std::vector<std::unique_ptr<graph::Runtime>> Session::build(const lang::Program& config, bool reload) {
+    std::vector<std::unique_ptr<graph::Runtime>> graphs;
+    for (auto& w : workers_) {
+        graph::BuildOptions b;
+        b.output_dir = options_.output_dir;
+        b.input_count = port_count_;
+        b.socket = static_cast<int>(rte_lcore_to_socket_id(w->lcore));
+        b.worker = w->index;
+        b.workers = static_cast<unsigned>(workers_.size());
+        b.live = true;
+        b.tx_queues.assign(port_count_, static_cast<int>(w->index));
+        graphs.push_back(std::make_unique<graph::Runtime>(config, b, reload ? w->runtime.get() : nullptr));
+    }
+    return graphs;
+}
+
+graph::Report Session::merged() const {
     graph::Report r;
-    for (const auto& w : workers) graph::merge(r, w.runtime->report());
+    for (const auto& w : workers_) graph::merge(r, w->runtime->report());
     return r;
 }
 
-// The live view printed every --stats-interval seconds: rates since the last
-// one, per port and per node, and the drops that grew.
-class LiveStats {
-public:
-    LiveStats(const Ports& ports, const std::vector<Worker>& workers) : ports_(ports), workers_(workers) {
-        ports_before_ = ports_.stats();
-        graph_before_ = merged(workers_);
-        last_ = Clock::now();
+// SIGHUP: read the configuration again, build every worker's next graph,
+// and have the workers switch between two walks. A configuration with errors
+// changes nothing.
+void Session::reload() {
+    std::vector<std::unique_ptr<graph::Runtime>> next;
+    try {
+        lang::Program config = read_config();
+        next = build(config, true);
+        for (size_t i = 0; i < workers_.size(); i++) next[i]->start(*workers_[i]->source);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "reload refused, the running graph stays:\n");
+        print_error(e);
+        return;
     }
-
-    void print(double since_start) {
-        auto now = Clock::now();
-        double dt = std::chrono::duration<double>(now - last_).count();
-        if (dt <= 0) return;
-        auto ports = ports_.stats();
-        graph::Report graph = merged(workers_);
-        std::string out = fmt::format("[{:7.1f} s]\n", since_start);
-        for (size_t i = 0; i < ports.size() && i < ports_before_.size(); i++) {
-            const auto &a = ports_before_[i], &b = ports[i];
-            out += fmt::format("  port {} {:<12} rx {:8.3f} Mpps {:9.1f} Mbit/s   tx {:8.3f} Mpps {:9.1f} Mbit/s{}\n",
-                               b.port, b.name, double(b.rx_packets - a.rx_packets) / dt / 1e6,
-                               double(b.rx_bytes - a.rx_bytes) * 8 / dt / 1e6,
-                               double(b.tx_packets - a.tx_packets) / dt / 1e6,
-                               double(b.tx_bytes - a.tx_bytes) * 8 / dt / 1e6,
-                               b.rx_missed > a.rx_missed ? fmt::format("   missed {}", b.rx_missed - a.rx_missed) : "");
-        }
-        for (const auto& n : graph.nodes) {
-            auto before = std::find_if(graph_before_.nodes.begin(), graph_before_.nodes.end(),
-                                       [&](const graph::NodeReport& x) { return x.name == n.name; });
-            uint64_t in0 = before == graph_before_.nodes.end() ? 0 : before->packets_in;
-            std::string drops;
-            for (const auto& [reason, count] : n.drops) {
-                uint64_t c0 = 0;
-                if (before != graph_before_.nodes.end()) {
-                    auto it = before->drops.find(reason);
-                    if (it != before->drops.end()) c0 = it->second;
+    std::lock_guard guard(control_);
+    if (main_forwards()) {
+        workers_[0]->next.store(next[0].get());
+        workers_[0]->switch_if_asked();
+    } else {
+        for (size_t i = 0; i < workers_.size(); i++) workers_[i]->next.store(next[i].get(), std::memory_order_release);
+        for (auto& w : workers_) {
+            while (w->next.load(std::memory_order_acquire) != nullptr) {
+                // A worker that stopped meanwhile switches no more; the graph
+                // is taken over here, where nothing walks it.
+                if (rte_eal_get_lcore_state(w->lcore) != RUNNING) {
+                    w->switch_if_asked();
+                    break;
                 }
-                if (count > c0) drops += fmt::format(" {}={}", reason, count - c0);
+                std::this_thread::sleep_for(std::chrono::microseconds(100));
             }
-            out += fmt::format("  {:<16} {:8.3f} Mpps{}{}\n", n.name, double(n.packets_in - in0) / dt / 1e6,
-                               drops.empty() ? "" : "   dropped", drops);
         }
-        std::fputs(out.c_str(), stdout);
-        std::fflush(stdout);
-        ports_before_ = std::move(ports);
-        graph_before_ = std::move(graph);
-        last_ = now;
     }
+    // The previous graphs are walked no more: close what they did not hand on.
+    for (size_t i = 0; i < workers_.size(); i++) {
+        try {
+            workers_[i]->runtime->finish();
+        } catch (const std::exception& e) {
+            print_error(e);
+        }
+        workers_[i]->runtime = std::move(next[i]);
+    }
+    std::fprintf(stderr, "reloaded %s\n",
+                 options_.config_file.empty() ? "the command-line pipelines" : options_.config_file.c_str());
+}
 
-private:
-    const Ports& ports_;
-    const std::vector<Worker>& workers_;
-    std::vector<PortStats> ports_before_;
-    graph::Report graph_before_;
-    Clock::time_point last_;
-};
+void Session::print_live(double since_start) {
+    auto now = Clock::now();
+    double dt = std::chrono::duration<double>(now - last_print_).count();
+    if (dt <= 0) return;
+    auto ports = ports_->stats();
+    graph::Report graph = merged();
+    std::string out = fmt::format("[{:7.1f} s]\n", since_start);
+    for (size_t i = 0; i < ports.size() && i < ports_before_.size(); i++) {
+        const auto &a = ports_before_[i], &b = ports[i];
+        out += fmt::format("  port {} {:<12} rx {:8.3f} Mpps {:9.1f} Mbit/s   tx {:8.3f} Mpps {:9.1f} Mbit/s{}\n",
+                           b.port, b.name, double(b.rx_packets - a.rx_packets) / dt / 1e6,
+                           double(b.rx_bytes - a.rx_bytes) * 8 / dt / 1e6,
+                           double(b.tx_packets - a.tx_packets) / dt / 1e6, double(b.tx_bytes - a.tx_bytes) * 8 / dt / 1e6,
+                           b.rx_missed > a.rx_missed ? fmt::format("   missed {}", b.rx_missed - a.rx_missed) : "");
+    }
+    for (const auto& n : graph.nodes) {
+        auto before = std::find_if(graph_before_.nodes.begin(), graph_before_.nodes.end(),
+                                   [&](const graph::NodeReport& x) { return x.name == n.name; });
+        uint64_t in0 = before == graph_before_.nodes.end() ? 0 : before->packets_in;
+        std::string drops;
+        for (const auto& [reason, count] : n.drops) {
+            uint64_t c0 = 0;
+            if (before != graph_before_.nodes.end()) {
+                auto it = before->drops.find(reason);
+                if (it != before->drops.end()) c0 = it->second;
+            }
+            if (count > c0) drops += fmt::format(" {}={}", reason, count - c0);
+        }
+        out += fmt::format("  {:<16} {:8.3f} Mpps{}{}\n", n.name, double(n.packets_in - in0) / dt / 1e6,
+                           drops.empty() ? "" : "   dropped", drops);
+    }
+    std::fputs(out.c_str(), stdout);
+    std::fflush(stdout);
+    ports_before_ = std::move(ports);
+    graph_before_ = std::move(graph);
+    last_print_ = now;
+}
 
-}  // namespace
+// Telemetry names may hold only letters, digits, '_' and '/', and containers
+// are flat arrays; node names hold more, so nodes and their figures are
+// parallel arrays, and edges are "a -> b" strings.
+rte_tel_data* u64_array(const std::vector<uint64_t>& values) {
+    rte_tel_data* a = rte_tel_data_alloc();
+    if (!a) return nullptr;
+    rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+    for (uint64_t v : values) rte_tel_data_add_array_u64(a, v);
+    return a;
+}
 
-int run_forward(const ForwardOptions& options, const char* program) {
-    spdlog::set_level(options.verbosity > 0 ? spdlog::level::debug : spdlog::level::warn);
-    for (const auto& e : graph::registration_errors()) std::fprintf(stderr, "warning: %s\n", e.c_str());
+rte_tel_data* string_array(const std::vector<std::string>& values) {
+    rte_tel_data* a = rte_tel_data_alloc();
+    if (!a) return nullptr;
+    rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
+    for (const auto& v : values) rte_tel_data_add_array_string(a, v.c_str());
+    return a;
+}
 
+void add_container(rte_tel_data* d, const char* name, rte_tel_data* container) {
+    if (container && rte_tel_data_add_dict_container(d, name, container, 0) != 0) rte_tel_data_free(container);
+}
+
+int Session::telemetry_stats(const char*, const char*, rte_tel_data* d) {
+    Session* s = g_session;
+    if (!s) return -1;
+    std::lock_guard guard(s->control_);
+    graph::Report r = s->merged();
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "packets_read", r.packets_read);
+    rte_tel_data_add_dict_u64(d, "packets_written", r.packets_written);
+    rte_tel_data_add_dict_u64(d, "packets_dropped", r.dropped());
+    std::vector<std::string> names, reasons;
+    std::vector<uint64_t> in, out, dropped, drop_counts, rx, tx, missed;
+    for (const auto& n : r.nodes) {
+        names.push_back(n.name);
+        in.push_back(n.packets_in);
+        out.push_back(n.packets_out);
+        dropped.push_back(n.dropped());
+    }
+    for (const auto& [reason, n] : r.drops) {
+        reasons.push_back(reason);
+        drop_counts.push_back(n);
+    }
+    for (const auto& p : s->ports_->stats()) {
+        rx.push_back(p.rx_packets);
+        tx.push_back(p.tx_packets);
+        missed.push_back(p.rx_missed + p.rx_nombuf);
+    }
+    add_container(d, "nodes", string_array(names));
+    add_container(d, "node_packets_in", u64_array(in));
+    add_container(d, "node_packets_out", u64_array(out));
+    add_container(d, "node_dropped", u64_array(dropped));
+    add_container(d, "drop_reasons", string_array(reasons));
+    add_container(d, "drop_counts", u64_array(drop_counts));
+    add_container(d, "port_rx_packets", u64_array(rx));
+    add_container(d, "port_tx_packets", u64_array(tx));
+    add_container(d, "port_rx_missed", u64_array(missed));
+    return 0;
+}
+
+int Session::telemetry_graph(const char*, const char*, rte_tel_data* d) {
+    Session* s = g_session;
+    if (!s) return -1;
+    std::lock_guard guard(s->control_);
+    std::vector<std::string> nodes, edges;
+    for (const auto& [node, next] : s->workers_[0]->runtime->edges()) {
+        nodes.push_back(node);
+        for (const auto& n : next) edges.push_back(node + " -> " + n);
+    }
+    rte_tel_data_start_dict(d);
+    add_container(d, "nodes", string_array(nodes));
+    add_container(d, "edges", string_array(edges));
+    return 0;
+}
+
+int Session::run() {
     lang::Program config;
     try {
-        config = options.config_file.empty() ? lang::parse(options.config_text, "command-line")
-                                             : lang::parse_file(options.config_file);
+        config = read_config();
     } catch (const std::exception& e) {
         print_error(e);
         return 2;
     }
-    if (!options.output_dir.empty()) {
+    if (!options_.output_dir.empty()) {
         std::error_code ec;
-        std::filesystem::create_directories(options.output_dir, ec);
+        std::filesystem::create_directories(options_.output_dir, ec);
         if (ec) {
-            std::fprintf(stderr, "error: %s: %s\n", options.output_dir.c_str(), ec.message().c_str());
+            std::fprintf(stderr, "error: %s: %s\n", options_.output_dir.c_str(), ec.message().c_str());
             return 1;
         }
     }
 
     // DPDK, then the graphs (every configuration error is reported before a
     // port starts), then the ports.
-    EalSession eal_session;
-    std::vector<Worker> workers;
-    std::unique_ptr<Ports> ports;
     try {
         EalConfig eal;
-        eal.user_args = options.eal_args;
-        eal.verbose = options.verbosity > 0;
+        eal.user_args = options_.eal_args;
+        eal.verbose = options_.verbosity > 0;
         eal.pci = true;
         eal.all_cpus = true;
         eal.telemetry = true;
-        start_eal(program, eal);
+        start_eal(program_, eal);
+        auto add_worker = [&](unsigned lcore) {
+            auto w = std::make_unique<Worker>();
+            w->lcore = lcore;
+            w->index = static_cast<unsigned>(workers_.size());
+            workers_.push_back(std::move(w));
+        };
         unsigned lcore;
-        RTE_LCORE_FOREACH_WORKER(lcore) workers.push_back({lcore, nullptr, nullptr});
+        RTE_LCORE_FOREACH_WORKER(lcore) add_worker(lcore);
         // Without worker lcores the main lcore forwards itself.
-        if (workers.empty()) workers.push_back({rte_get_main_lcore(), nullptr, nullptr});
-        uint16_t port_count = rte_eth_dev_count_avail();
-        if (port_count == 0)
+        if (workers_.empty()) add_worker(rte_get_main_lcore());
+        port_count_ = rte_eth_dev_count_avail();
+        if (port_count_ == 0)
             throw RuntimeError(
                 "DPDK found no ports: bind NICs to vfio-pci (scripts/bind-nics.sh) or add virtual devices "
                 "(--vdev=net_pcap0,rx_pcap=IN.pcap,tx_pcap=OUT.pcap)");
-        unsigned txq = options.tx_queues ? options.tx_queues : static_cast<unsigned>(workers.size());
-        if (txq < workers.size())
-            throw ConfigError(fmt::format("--txq {}: each of the {} workers needs its own transmit queue", txq,
-                                          workers.size()));
-        for (unsigned w = 0; w < workers.size(); w++) {
-            graph::BuildOptions build;
-            build.output_dir = options.output_dir;
-            build.input_count = port_count;
-            build.socket = static_cast<int>(rte_lcore_to_socket_id(workers[w].lcore));
-            build.worker = w;
-            build.workers = static_cast<unsigned>(workers.size());
-            build.live = true;
-            build.tx_queues.assign(port_count, static_cast<int>(w));
-            workers[w].runtime = std::make_unique<graph::Runtime>(config, build);
-            if (workers[w].runtime->writes_packets() && workers.size() > 1)
-                spdlog::debug("a filter writes packets; each worker writes its own");
+        if (options_.tx_queues && options_.tx_queues < workers_.size())
+            throw ConfigError(fmt::format("--txq {}: each of the {} workers needs its own transmit queue",
+                                          options_.tx_queues, workers_.size()));
+        auto graphs = build(config, false);
+        for (size_t i = 0; i < workers_.size(); i++) {
+            workers_[i]->runtime = std::move(graphs[i]);
+            workers_[i]->walking = workers_[i]->runtime.get();
         }
-        PortOptions port_options = options.ports;
-        port_options.workers = static_cast<unsigned>(workers.size());
-        port_options.verbose = options.verbosity > 0;
-        ports = std::make_unique<Ports>(port_options);
+        PortOptions port_options = options_.ports;
+        port_options.workers = static_cast<unsigned>(workers_.size());
+        port_options.tx_queues = static_cast<uint16_t>(options_.tx_queues);
+        port_options.verbose = options_.verbosity > 0;
+        ports_ = std::make_unique<Ports>(port_options);
     } catch (const ConfigError& e) {
         print_error(e);
         return 2;
@@ -188,40 +356,50 @@ int run_forward(const ForwardOptions& options, const char* program) {
 
     int status = 0;
     g_stop.store(false);
+    g_reload.store(false);
     auto previous_int = std::signal(SIGINT, on_stop);
     auto previous_term = std::signal(SIGTERM, on_stop);
+    auto previous_hup = std::signal(SIGHUP, on_hangup);
     graph::RunReport report;
     bool launched = false;
     try {
-        for (unsigned w = 0; w < workers.size(); w++) {
+        for (auto& w : workers_) {
             std::vector<RxQueue> mine;
-            for (const auto& q : ports->rx_queues())
-                if (q.worker == w) mine.push_back(q);
-            workers[w].source = std::make_unique<PortSource>(std::move(mine), options.ports.burst, &g_stop);
-            workers[w].runtime->start(*workers[w].source);
+            for (const auto& q : ports_->rx_queues())
+                if (q.worker == w->index) mine.push_back(q);
+            w->source = std::make_unique<PortSource>(std::move(mine), options_.ports.burst, &g_stop);
+            w->runtime->start(*w->source);
         }
-        if (!options.dot_file.empty()) workers[0].runtime->export_dot(options.dot_file);
+        if (!options_.dot_file.empty()) workers_[0]->runtime->export_dot(options_.dot_file);
+        g_session = this;
+        rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
+                                   "Totals; per node (parallel arrays) packets in, out and dropped; drops by "
+                                   "reason; per port rx, tx and missed packets");
+        rte_telemetry_register_cmd("/sl/graph", telemetry_graph, "The graph's nodes and its edges as \"a -> b\"");
 
         auto start = Clock::now();
         auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-        LiveStats live(*ports, workers);
-        double next_stats = options.stats_interval;
+        ports_before_ = ports_->stats();
+        graph_before_ = merged();
+        last_print_ = Clock::now();
+        double next_print = options_.stats_interval;
         auto tick = [&] {
             double t = seconds();
-            if (options.duration > 0 && t >= options.duration) g_stop.store(true);
-            if (options.stats_interval > 0 && t >= next_stats) {
-                live.print(t);
-                next_stats += options.stats_interval;
+            if (options_.duration > 0 && t >= options_.duration) g_stop.store(true);
+            if (g_reload.exchange(false)) reload();
+            if (options_.stats_interval > 0 && t >= next_print) {
+                print_live(t);
+                next_print += options_.stats_interval;
             }
         };
-        if (workers[0].lcore == rte_get_main_lcore()) {
+        if (main_forwards()) {
             uint64_t walks = 0;
             while (!g_stop.load(std::memory_order_relaxed)) {
-                workers[0].runtime->walk();
+                workers_[0]->walking->walk();
                 if ((++walks & 1023) == 0) tick();
             }
         } else {
-            for (auto& w : workers) rte_eal_remote_launch(worker_loop, &w, w.lcore);
+            for (auto& w : workers_) rte_eal_remote_launch(worker_loop, w.get(), w->lcore);
             launched = true;
             while (!g_stop.load()) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -233,7 +411,7 @@ int run_forward(const ForwardOptions& options, const char* program) {
         report.elapsed_s = seconds();
         // Every walk ran to the end, so no packet is inside a graph now; the
         // sinks flush what they buffered.
-        for (auto& w : workers) w.runtime->finish();
+        for (auto& w : workers_) w->runtime->finish();
     } catch (const std::exception& e) {
         g_stop.store(true);
         if (launched) rte_eal_mp_wait_lcore();
@@ -242,23 +420,28 @@ int run_forward(const ForwardOptions& options, const char* program) {
     }
     std::signal(SIGINT, previous_int);
     std::signal(SIGTERM, previous_term);
+    std::signal(SIGHUP, previous_hup);
 
-    report.graph = merged(workers);
+    {
+        std::lock_guard guard(control_);
+        g_session = nullptr;
+    }
+    report.graph = merged();
     report.tsc_hz = double(rte_get_tsc_hz());
-    auto port_stats = ports->stats();
     std::map<uint16_t, uint64_t> tx_full;
     for (const auto& n : report.graph.nodes) {
         if (n.filter != "tx") continue;
-        auto port = std::find_if(n.counters.begin(), n.counters.end(), [](const auto& c) { return c.first == "port"; });
+        auto port = std::find_if(n.info.begin(), n.info.end(), [](const auto& c) { return c.first == "port"; });
         auto full = n.drops.find("tx_full");
-        if (port != n.counters.end() && full != n.drops.end()) tx_full[static_cast<uint16_t>(port->second)] += full->second;
+        if (port != n.info.end() && full != n.drops.end())
+            tx_full[static_cast<uint16_t>(port->second)] += full->second;
     }
-    for (const auto& s : port_stats)
-        report.ports.push_back({s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf,
-                                s.tx_errors + tx_full[s.port]});
+    for (const auto& s : ports_->stats())
+        report.ports.push_back(
+            {s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf, s.tx_errors + tx_full[s.port]});
     // The NICs give back what their rings hold; then every mbuf must be home.
-    ports->close();
-    for (const auto& [socket, pool] : ports->pools()) {
+    ports_->close();
+    for (const auto& [socket, pool] : ports_->pools()) {
         unsigned in_use = rte_mempool_in_use_count(pool);
         report.pools.push_back({pool->name, pool->size, in_use});
         if (in_use != 0) {
@@ -266,18 +449,27 @@ int run_forward(const ForwardOptions& options, const char* program) {
             status = 1;
         }
     }
-    if (options.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
-    if (!options.stats_json.empty()) {
+    if (options_.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
+    if (!options_.stats_json.empty()) {
         try {
-            graph::write_json(report, options.stats_json);
+            graph::write_json(report, options_.stats_json);
         } catch (const std::exception& e) {
             print_error(e);
             status = 1;
         }
     }
-    workers.clear();
-    ports.reset();
+    workers_.clear();
+    ports_.reset();
     return status;
+}
+
+}  // namespace
+
+int run_forward(const ForwardOptions& options, const char* program) {
+    spdlog::set_level(options.verbosity > 0 ? spdlog::level::debug : spdlog::level::warn);
+    for (const auto& e : graph::registration_errors()) std::fprintf(stderr, "warning: %s\n", e.c_str());
+    Session session(options, program);
+    return session.run();
 }
 
 }  // namespace sl::core

@@ -37,7 +37,8 @@ int port_socket(uint16_t port) {
 }  // namespace
 
 unsigned mbufs_needed(unsigned ports, const PortOptions& o) {
-    uint64_t rings = uint64_t{ports} * (uint64_t{o.rx_queues} * o.rx_descriptors + uint64_t{o.workers} * o.tx_descriptors);
+    uint64_t txq = std::max<uint64_t>(o.tx_queues, o.workers);
+    uint64_t rings = uint64_t{ports} * (uint64_t{o.rx_queues} * o.rx_descriptors + txq * o.tx_descriptors);
     uint64_t workers = uint64_t{o.workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2);
     uint64_t n = rings + workers;
     uint64_t size = 1;
@@ -104,7 +105,7 @@ void Ports::setup(uint16_t port) {
     if (rc != 0) fail(port, "cannot read its capabilities", rc);
     std::string name = port_name(port);
     uint16_t rxq = options_.rx_queues;
-    auto txq = static_cast<uint16_t>(options_.workers);
+    auto txq = static_cast<uint16_t>(std::max<unsigned>(options_.tx_queues, options_.workers));
     if (rxq > info.max_rx_queues)
         throw RuntimeError(fmt::format("port {} ({}) has {} receive queue{}; --rxq {} asks for more", port, name,
                                        info.max_rx_queues, info.max_rx_queues == 1 ? "" : "s", rxq));

@@ -21,6 +21,7 @@ namespace sl::core {
 struct PortOptions {
     unsigned workers = 1;
     uint16_t rx_queues = 1;       // per port
+    uint16_t tx_queues = 0;       // per port; 0: one per worker (never fewer)
     uint16_t rx_descriptors = 1024;
     uint16_t tx_descriptors = 1024;
     uint16_t burst = 32;          // packets per rx_burst call

@@ -89,7 +89,7 @@ public:
         if (!bpf_) args.fail(arg, fmt::format("DPDK refused the program: {}", rte_strerror(rte_errno)));
         rte_bpf_jit jit{};
         if (may_jit && rte_bpf_get_jit(bpf_, &jit) == 0 && jit.func) jit_ = jit.func;
-        ctx.counter(jit_ ? "jit" : "interpreted") = 1;
+        ctx.info(jit_ ? "jit" : "interpreted", 1);
     }
 
     ~Bpf() override { rte_bpf_destroy(bpf_); }

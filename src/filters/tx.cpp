@@ -20,7 +20,7 @@ public:
     explicit Tx(sl::FilterContext& ctx)
         : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), sent_(ctx.counter("sent")),
           tx_full_(ctx.drop_reason("tx_full")) {
-        ctx.counter("port") = port_;
+        ctx.info("port", port_);
         if (queue_ >= 0) return;
         if (ctx.live()) {
             const sl::Arg& arg = *ctx.args().positional(0);

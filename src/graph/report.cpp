@@ -51,9 +51,8 @@ void merge(Report& into, const Report& from) {
         for (const auto& [reason, n] : f.drops) it->drops[reason] += n;
         for (const auto& [name, value] : f.counters) {
             auto c = std::find_if(it->counters.begin(), it->counters.end(), [&](const auto& x) { return x.first == name; });
-            // Flags such as jit=1 or port=N are the same in every worker.
             if (c == it->counters.end()) it->counters.emplace_back(name, value);
-            else if (name != "jit" && name != "interpreted" && name != "port") c->second += value;
+            else c->second += value;
         }
     }
 }
@@ -78,6 +77,7 @@ std::string format_table(const RunReport& report) {
         for (const auto& [reason, count] : n.drops) parts.push_back(fmt::format("dropped {}={}", reason, count));
         for (const auto& [name, value] : n.counters)
             if (value) parts.push_back(fmt::format("{}={}", name, value));
+        for (const auto& [name, value] : n.info) parts.push_back(fmt::format("{}={}", name, value));
         if (!parts.empty()) details += fmt::format("  {}: {}\n", n.name, fmt::join(parts, ", "));
     }
     if (!details.empty()) out += "\n" + details;
@@ -97,9 +97,10 @@ std::string format_json(const RunReport& report) {
         std::map<std::string, uint64_t> counters(n.counters.begin(), n.counters.end());
         nodes += fmt::format(
             "{}{{\"name\":{},\"filter\":{},\"packets_in\":{},\"packets_out\":{},\"drops\":{},"
-            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{}}}",
+            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{},\"info\":{}}}",
             nodes.empty() ? "" : ",", json_string(n.name), json_string(n.filter), n.packets_in, n.packets_out,
-            json_counts(n.drops), n.cycles_per_packet(), n.calls, json_counts(counters));
+            json_counts(n.drops), n.cycles_per_packet(), n.calls, json_counts(counters),
+            json_counts(std::map<std::string, uint64_t>(n.info.begin(), n.info.end())));
     }
     std::string pools;
     for (const auto& p : report.pools)

@@ -51,12 +51,17 @@ struct Runtime::Node {
     Args args;
     Location where;
     std::string share_key;
+    std::string signature;  // filter and arguments: equal signatures, equal filters
+    Node* adopt = nullptr;  // the previous graph's node whose filter this one takes over
     std::vector<Out> outs;
     std::vector<size_t> successors;  // node indices, in edge order from edge 1
     std::unique_ptr<Filter> filter;
     std::deque<std::pair<std::string, uint64_t>> counters;
+    std::vector<std::pair<std::string, uint64_t>> info;
     uint64_t in = 0;
     uint64_t out = 0;
+    uint64_t earlier_calls = 0;   // from the graphs this one replaced
+    uint64_t earlier_cycles = 0;
     std::array<uint64_t, 256> drops{};
     Routing routing;
     rte_node_t id = RTE_NODE_ID_INVALID;
@@ -78,6 +83,14 @@ public:
             if (c.first == name) return c.second;
         node_.counters.emplace_back(std::string(name), 0);
         return node_.counters.back().second;
+    }
+    void info(std::string_view name, uint64_t value) override {
+        for (auto& i : node_.info)
+            if (i.first == name) {
+                i.second = value;
+                return;
+            }
+        node_.info.emplace_back(std::string(name), value);
     }
     DropReason drop_reason(std::string_view name) override { return drop_reason_id(name); }
     std::string output_path(std::string_view path) const override {
@@ -252,12 +265,42 @@ uint64_t Report::dropped() const {
     return n;
 }
 
-Runtime::Runtime(const lang::Program& program, const BuildOptions& options) : options_(options) {
+Runtime::Runtime(const lang::Program& program, const BuildOptions& options, Runtime* previous)
+    : options_(options), previous_(previous) {
     generation_ = g_generation++;
     build(program);
     check_acyclic();
     construct_filters();
     compute_routing();
+}
+
+void Runtime::take_over() noexcept {
+    if (!previous_) return;
+    totals_ = previous_->totals_;
+    for (auto& node : nodes_) {
+        Node* old = nullptr;
+        for (auto& o : previous_->nodes_)
+            if (o->name == node->name) old = o.get();
+        if (!old) continue;
+        node->in = old->in;
+        node->out = old->out;
+        node->drops = old->drops;
+        node->earlier_calls = old->earlier_calls + (old->rte ? old->rte->total_calls : 0);
+        node->earlier_cycles = old->earlier_cycles + (old->rte ? old->rte->total_cycles : 0);
+        if (node->adopt == old) {
+            // The filter keeps its state, its open files and its counters
+            // (a deque moves without moving its elements, which the filter
+            // holds references to).
+            node->filter = std::move(old->filter);
+            node->counters = std::move(old->counters);
+            node->info = std::move(old->info);
+            continue;
+        }
+        for (auto& [name, value] : node->counters)
+            for (const auto& [old_name, old_value] : old->counters)
+                if (old_name == name) value += old_value;
+    }
+    previous_ = nullptr;
 }
 
 Runtime::~Runtime() {
@@ -294,6 +337,8 @@ size_t Runtime::add_node(const lang::Stage& stage, const std::string& share_key)
         if (n->name == node->name)
             throw ConfigError(stage.where, fmt::format("two nodes are named '{}'", node->name),
                               "give each a different name=");
+    node->signature = stage.filter;
+    for (const auto& a : args) node->signature += "\x1f" + a.key + "=" + a.value;
     node->args = Args(stage.filter, stage.where, std::move(args));
     nodes_.push_back(std::move(node));
     return nodes_.size() - 1;
@@ -302,6 +347,7 @@ size_t Runtime::add_node(const lang::Stage& stage, const std::string& share_key)
 void Runtime::build(const lang::Program& program) {
     auto parse_node = std::make_unique<Node>();
     parse_node->name = "parse";
+    parse_node->signature = "parse";
     nodes_.push_back(std::move(parse_node));
 
     // A named stream is a node plus the edge that reading it implies
@@ -426,6 +472,17 @@ void Runtime::check_acyclic() const {
 
 void Runtime::construct_filters() {
     for (auto& node : nodes_) {
+        // A reload keeps the filter of a node that is the same as before:
+        // same name, same filter, same arguments.
+        if (previous_) {
+            auto same = std::find_if(previous_->nodes_.begin(), previous_->nodes_.end(), [&](const auto& o) {
+                return o->name == node->name && o->signature == node->signature && o->filter;
+            });
+            if (same != previous_->nodes_.end()) {
+                node->adopt = same->get();
+                continue;
+            }
+        }
         Context ctx(*node, options_);
         try {
             node->filter = node->type ? node->type->create(ctx) : make_parse_filter(ctx);
@@ -555,6 +612,7 @@ void Runtime::finish() {
     finished_ = true;
     std::string errors;
     for (auto& node : nodes_) {
+        if (!node->filter) continue;  // taken over by the next graph
         try {
             node->filter->finish();
         } catch (const std::exception& e) {
@@ -562,6 +620,16 @@ void Runtime::finish() {
         }
     }
     if (!errors.empty()) throw RuntimeError(errors);
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> Runtime::edges() const {
+    std::vector<std::pair<std::string, std::vector<std::string>>> out = {{"rx", {nodes_[0]->name}}};
+    for (const auto& node : nodes_) {
+        std::vector<std::string> next;
+        for (size_t s : node->successors) next.push_back(nodes_[s]->name);
+        out.emplace_back(node->name, std::move(next));
+    }
+    return out;
 }
 
 bool Runtime::writes_packets() const noexcept {
@@ -596,10 +664,9 @@ Report Runtime::report() const {
         for (size_t i = 0; i < node->drops.size(); i++)
             if (node->drops[i]) n.drops[drop_reason_name(static_cast<DropReason>(i))] = node->drops[i];
         n.counters.assign(node->counters.begin(), node->counters.end());
-        if (node->rte) {
-            n.calls = node->rte->total_calls;
-            n.cycles = node->rte->total_cycles;
-        }
+        n.info = node->info;
+        n.calls = node->earlier_calls + (node->rte ? node->rte->total_calls : 0);
+        n.cycles = node->earlier_cycles + (node->rte ? node->rte->total_cycles : 0);
         r.nodes.push_back(std::move(n));
     }
     return r;

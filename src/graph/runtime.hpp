@@ -51,6 +51,7 @@ struct NodeReport {
     uint64_t packets_out = 0;
     std::map<std::string, uint64_t> drops;
     std::vector<std::pair<std::string, uint64_t>> counters;
+    std::vector<std::pair<std::string, uint64_t>> info;  // facts, not summed
     uint64_t calls = 0;
     uint64_t cycles = 0;
     uint64_t dropped() const;
@@ -69,7 +70,11 @@ class Runtime {
 public:
     // Resolves names, checks the graph and constructs every filter. Throws
     // ConfigError pointing into the configuration; reads no packet.
-    Runtime(const lang::Program& program, const BuildOptions& options);
+    //
+    // With `previous` (a reload), nodes equal to one of the previous graph's
+    // (same name, filter and arguments) construct nothing: take_over() later
+    // moves the previous filter in, with its state and open files.
+    Runtime(const lang::Program& program, const BuildOptions& options, Runtime* previous = nullptr);
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
@@ -80,8 +85,15 @@ public:
     void walk() noexcept { rte_graph_walk(graph_); }
     // Runs each filter's finish() (flushes sinks). Throws RuntimeError.
     void finish();
+    // Called by the worker between two walks, when this graph replaces
+    // `previous`: takes over its equal filters and continues the counters of
+    // every node with the same name, and the totals. The previous graph is
+    // no longer walked afterwards; finish() then closes only what it kept.
+    void take_over() noexcept;
 
     Report report() const;
+    // Each node by name, with the names of the nodes it feeds.
+    std::vector<std::pair<std::string, std::vector<std::string>>> edges() const;
     void export_dot(const std::string& path) const;
     uint64_t packets_read() const noexcept { return totals_.read; }
     // True when some filter declares write access, so packets must live in
@@ -104,6 +116,7 @@ private:
     size_t add_node(const lang::Stage& stage, const std::string& share_key);
 
     BuildOptions options_;
+    Runtime* previous_ = nullptr;
     std::vector<std::unique_ptr<Node>> nodes_;  // nodes_[0] is the parse node
     Totals totals_;
     Source* source_ = nullptr;

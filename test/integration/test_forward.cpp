@@ -99,6 +99,56 @@ TEST_F(Forward, SigtermStopsWithCompleteOutputsAndEveryMbufHome) {
     expect_conservation(s);
 }
 
+TEST_F(Forward, SighupReloadsUnderTrafficAndKeepsCounting) {
+    std::string in = sample("mixed.pcap");
+    std::string config = path("live.sl");
+    auto write_config = [&](const std::string& text) { std::ofstream(config) << text << "\n"; };
+    write_config("rx 0 | bpf \"tcp\" | count name=seen | tx 1");
+    std::string cmd = quote(env("SL_FORWARD")) + " " + quote(pcap_port(0, in, {path("u.pcap")}) + ",infinite_rx=1") +
+                      " " + quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -c " + quote(config) +
+                      " --stats-json " + quote(path("s.json"));
+    std::string script = cmd + " & pid=$!\nsleep 1.5\n" +
+                         "echo 'rx 0 | bpf \"udp\" | count name=seen | tx 1' > " + quote(config) +
+                         "\nkill -HUP $pid; sleep 1\n" + "echo 'rx 0 | cuont' > " + quote(config) +
+                         "\nkill -HUP $pid; sleep 1\nkill -TERM $pid; wait $pid";
+    Result r = run("sh -c " + quote(script));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("reloaded " + config), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("reload refused, the running graph stays"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown filter 'cuont'"), std::string::npos) << r.err;
+    // TCP before the reload, UDP after it, nothing else, nothing lost.
+    auto count = [&](const char* expr) { return frames(tcpdump_filter(path("tx.pcap"), expr, path("f.pcap"))).size(); };
+    size_t sent = frames(path("tx.pcap")).size();
+    EXPECT_GT(count("tcp"), 1000u);
+    EXPECT_GT(count("udp"), 1000u);
+    EXPECT_EQ(count("tcp") + count("udp"), sent);
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(Stats{s.node("seen")}.number("\"packets\""), sent);
+    EXPECT_EQ(s.number("\"packets_written\""), sent);
+    EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_packets\""), sent);
+    expect_conservation(s);
+}
+
+TEST_F(Forward, TelemetryAnswersSlStatsAndSlGraph) {
+    std::string prefix = "sl-telemetry-" + std::to_string(getpid());
+    std::string cmd = quote(env("SL_FORWARD")) + " --file-prefix=" + prefix + " " +
+                      quote(pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1") + " " +
+                      quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -e " +
+                      quote("rx 0 | bpf \"tcp\" name=tcp-only | tx 1") + " --duration 4";
+    std::string script = cmd + " & pid=$!\nsleep 2\n" + "printf '/sl/stats\\n/sl/graph\\n' | dpdk-telemetry.py -f " +
+                         prefix + " > " + quote(path("telemetry.txt")) + "\nwait $pid";
+    Result r = run("sh -c " + quote(script));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string answer = slurp(path("telemetry.txt"));
+    EXPECT_TRUE(std::regex_search(answer, std::regex(R"re("/sl/stats": \{"packets_read": [1-9][0-9]*, "packets_written": [1-9][0-9]*)re")))
+        << answer;
+    EXPECT_NE(answer.find("\"nodes\": [\"rx\", \"parse\", \"tcp-only\", \"tx#1\"]"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\"drop_reasons\": [\"filtered\"]"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\"edges\": [\"rx -> parse\", \"parse -> tcp-only\", \"tcp-only -> tx#1\"]"),
+              std::string::npos)
+        << answer;
+}
+
 TEST_F(Forward, BadSetupsExitWithAClearMessage) {
     std::string in = sample("mixed.pcap");
     std::string port0 = pcap_port(0, in, {path("u.pcap")});

@@ -112,6 +112,9 @@ public:
     // A named counter shown in the table and in --stats-json; the reference
     // stays valid for the filter's life. Increment it in process().
     virtual uint64_t& counter(std::string_view name) = 0;
+    // A fixed fact about this instance, shown beside its counters (jit=1,
+    // port=2). Unlike a counter it is not summed over workers or reloads.
+    virtual void info(std::string_view name, uint64_t value) = 0;
     // An id for a drop reason name; the same name gives the same id everywhere.
     virtual DropReason drop_reason(std::string_view name) = 0;
     // A relative output path resolved against the output folder (-o).
