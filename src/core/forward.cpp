@@ -428,26 +428,11 @@ int Session::run() {
     }
     report.graph = merged();
     report.tsc_hz = double(rte_get_tsc_hz());
-    std::map<uint16_t, uint64_t> tx_full;
-    for (const auto& n : report.graph.nodes) {
-        if (n.filter != "tx") continue;
-        auto port = std::find_if(n.info.begin(), n.info.end(), [](const auto& c) { return c.first == "port"; });
-        auto full = n.drops.find("tx_full");
-        if (port != n.info.end() && full != n.drops.end())
-            tx_full[static_cast<uint16_t>(port->second)] += full->second;
-    }
-    for (const auto& s : ports_->stats())
-        report.ports.push_back(
-            {s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf, s.tx_errors + tx_full[s.port]});
+    for (const auto& w : workers_) report.workers.push_back({w->lcore, w->runtime->packets_read()});
     // The NICs give back what their rings hold; then every mbuf must be home.
-    ports_->close();
-    for (const auto& [socket, pool] : ports_->pools()) {
-        unsigned in_use = rte_mempool_in_use_count(pool);
-        report.pools.push_back({pool->name, pool->size, in_use});
-        if (in_use != 0) {
-            std::fprintf(stderr, "error: %u mbufs of %s were not returned\n", in_use, pool->name);
-            status = 1;
-        }
+    if (unsigned out = close_and_report(*ports_, report)) {
+        std::fprintf(stderr, "error: %u mbufs were not returned to their pools\n", out);
+        status = 1;
     }
     if (options_.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
     if (!options_.stats_json.empty()) {

@@ -36,6 +36,28 @@ int port_socket(uint16_t port) {
 
 }  // namespace
 
+unsigned close_and_report(Ports& ports, graph::RunReport& report) {
+    std::map<uint16_t, uint64_t> tx_full;
+    for (const auto& n : report.graph.nodes) {
+        if (n.filter != "tx") continue;
+        auto port = std::find_if(n.info.begin(), n.info.end(), [](const auto& c) { return c.first == "port"; });
+        auto full = n.drops.find("tx_full");
+        if (port != n.info.end() && full != n.drops.end())
+            tx_full[static_cast<uint16_t>(port->second)] += full->second;
+    }
+    for (const auto& s : ports.stats())
+        report.ports.push_back(
+            {s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf, s.tx_errors + tx_full[s.port]});
+    ports.close();
+    unsigned out = 0;
+    for (const auto& [socket, pool] : ports.pools()) {
+        unsigned in_use = rte_mempool_in_use_count(pool);
+        report.pools.push_back({pool->name, pool->size, in_use});
+        out += in_use;
+    }
+    return out;
+}
+
 unsigned mbufs_needed(unsigned ports, const PortOptions& o) {
     uint64_t txq = std::max<uint64_t>(o.tx_queues, o.workers);
     uint64_t rings = uint64_t{ports} * (uint64_t{o.rx_queues} * o.rx_descriptors + txq * o.tx_descriptors);
@@ -93,10 +115,10 @@ Ports::Ports(const PortOptions& options) : options_(options) {
         std::fprintf(stderr, "port %u (%s): %s\n", p, port_name(p).c_str(), text);
     }
 
-    // Receive queues are dealt to the workers in turn, port by port.
-    unsigned next = 0;
+    // Queue q of port p goes to worker (p + q) mod workers: a port's queues
+    // spread over the workers, and with one queue a port, the ports do.
     for (uint16_t q = 0; q < options_.rx_queues; q++)
-        for (uint16_t p : ids_) rx_queues_.push_back({p, q, next++ % options_.workers});
+        for (uint16_t p : ids_) rx_queues_.push_back({p, q, (unsigned{p} + q) % options_.workers});
 }
 
 void Ports::setup(uint16_t port) {

@@ -3,7 +3,7 @@
 //
 // Queues: every port gets `rx_queues` receive queues (spread by RSS when there
 // are several) and one transmit queue per worker, so that workers never share
-// a queue. The receive queues of all ports are dealt to the workers in turn.
+// a queue. Each port's receive queues are spread over the workers.
 //
 // Mempools: one per NUMA socket that has ports, sized by mbufs_needed().
 #pragma once
@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <rte_mempool.h>
+
+#include "graph/report.hpp"
 
 namespace sl::core {
 
@@ -90,5 +92,11 @@ private:
     bool stopped_ = false;
     bool closed_ = false;
 };
+
+// Ends a run's use of the ports: adds their counters to `report` (tx_dropped
+// counts the graph's tx_full drops on that port and the device's errors),
+// closes them so that their rings give back every mbuf, and adds their pools.
+// Returns how many mbufs are still out, which must be 0.
+unsigned close_and_report(Ports& ports, graph::RunReport& report);
 
 }  // namespace sl::core

@@ -12,10 +12,12 @@
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <spdlog/spdlog.h>
 
 #include "core/eal.hpp"
+#include "core/ports.hpp"
 #include "graph/registry.hpp"
 #include "graph/report.hpp"
 #include "graph/runtime.hpp"
@@ -110,6 +112,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
     // 3. DPDK, then the graph: every filter is built before a packet is read.
     EalSession eal_session;
     rte_mempool* pool = nullptr;
+    std::unique_ptr<Ports> ports;  // when the EAL has ports, `tx N` sends on them
     std::unique_ptr<graph::Runtime> runtime;
     try {
         EalConfig eal;
@@ -122,8 +125,18 @@ int run_replay(const ReplayOptions& options, const char* program) {
         build.output_dir = options.output_dir;
         build.input_count = static_cast<unsigned>(readers.size());
         build.socket = static_cast<int>(rte_socket_id());
+        uint16_t port_count = rte_eth_dev_count_avail();
+        build.tx_queues.assign(port_count, 0);
         runtime = std::make_unique<graph::Runtime>(config, build);
-        pool = create_packet_pool("sl_replay", kReplayPoolSize, build.socket);
+        unsigned pool_size = kReplayPoolSize;
+        if (port_count > 0) {
+            PortOptions port_options;
+            port_options.verbose = options.verbosity > 0;
+            ports = std::make_unique<Ports>(port_options);
+            // The transmit rings keep what they send until the NIC is done.
+            pool_size += port_count * port_options.tx_descriptors;
+        }
+        pool = create_packet_pool("sl_replay", pool_size, build.socket);
     } catch (const ConfigError& e) {
         print_error(e);
         return 2;
@@ -135,7 +148,8 @@ int run_replay(const ReplayOptions& options, const char* program) {
     g_stop.store(false);
     auto previous_int = std::signal(SIGINT, on_signal);
     auto previous_term = std::signal(SIGTERM, on_signal);
-    io::RecordMode mode = runtime->writes_packets() ? io::RecordMode::copy : options.record_mode;
+    // A NIC sends from mbuf memory it can reach by DMA, not from a mapped file.
+    io::RecordMode mode = runtime->writes_packets() || ports ? io::RecordMode::copy : options.record_mode;
     io::CaptureSource source(readers, pool, mode, options.pacing, options.loops, &g_stop);
     int status = 0;
     graph::RunReport report;
@@ -161,8 +175,11 @@ int run_replay(const ReplayOptions& options, const char* program) {
     report.graph = runtime->report();
     report.tsc_hz = double(rte_get_tsc_hz());
     runtime.reset();
-    unsigned in_use = rte_mempool_in_use_count(pool);
-    report.pools.push_back({"sl_replay", pool->size, in_use});
+    unsigned in_use = 0;
+    if (ports) in_use += close_and_report(*ports, report);
+    unsigned replay_in_use = rte_mempool_in_use_count(pool);
+    report.pools.push_back({"sl_replay", pool->size, replay_in_use});
+    in_use += replay_in_use;
 
     if (!source.error().empty()) {
         std::fprintf(stderr, "error: %s\n", source.error().c_str());

@@ -112,6 +112,11 @@ std::string format_json(const RunReport& report) {
                              "\"tx_dropped\":{}}}",
                              ports.empty() ? "" : ",", p.port, json_string(p.name), p.rx_packets, p.tx_packets,
                              p.rx_missed, p.tx_dropped);
+    std::string workers;
+    for (const auto& w : report.workers)
+        workers += fmt::format("{}{{\"lcore\":{},\"packets_read\":{}}}", workers.empty() ? "" : ",", w.lcore,
+                               w.packets_read);
+    if (!report.workers.empty()) ports += fmt::format("],\"workers\":[{}", workers);
     return fmt::format(
         "{{\"nodes\":[{}],\"totals\":{{\"packets_read\":{},\"packets_written\":{},\"packets_dropped\":{},"
         "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",

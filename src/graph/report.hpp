@@ -26,6 +26,11 @@ struct RunReport {
     double tsc_hz = 0;
     std::vector<PoolReport> pools;
     std::vector<PortReport> ports;  // sl-forward, and sl-replay sending to ports
+    struct Worker {
+        unsigned lcore;
+        uint64_t packets_read;
+    };
+    std::vector<Worker> workers;  // sl-forward: how the load spread
 };
 
 // Adds `from` (another worker's graph of the same configuration) into `into`,
