@@ -18,8 +18,8 @@ constexpr int kTxAttempts = 8;
 class Tx final : public sl::Filter {
 public:
     explicit Tx(sl::FilterContext& ctx)
-        : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), sent_(ctx.counter("sent")),
-          tx_full_(ctx.drop_reason("tx_full")) {
+        : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), hand_over_(ctx.ends_paths()),
+          sent_(ctx.counter("sent")), tx_full_(ctx.drop_reason("tx_full")) {
         ctx.info("port", port_);
         if (queue_ >= 0) return;
         if (ctx.live()) {
@@ -36,18 +36,24 @@ public:
         uint16_t n = burst.size();
         rte_mbuf* out[RTE_GRAPH_BURST_SIZE];
         for (uint16_t i = 0; i < n; i++) {
-            // The transmit ring holds its own reference until the NIC is done;
-            // the graph releases its own as for any other sink.
-            rte_pktmbuf_refcnt_update(burst[i], 1);
             out[i] = burst[i];
+            // Where every path ends here, the graph's own reference goes to
+            // the transmit ring; otherwise the ring takes one more.
+            if (hand_over_) burst.hand_over(i);
+            else rte_pktmbuf_refcnt_update(out[i], 1);
         }
         uint16_t sent = 0;
         for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++)
             sent += rte_eth_tx_burst(port_, static_cast<uint16_t>(queue_), out + sent, n - sent);
-        for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
+        if (!hand_over_)
+            for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
         for (uint16_t i = sent; i < n; i++) {
-            rte_pktmbuf_refcnt_update(out[i], -1);
-            burst.drop(i, tx_full_);
+            if (hand_over_) {
+                burst.take_back(i, tx_full_);
+            } else {
+                rte_pktmbuf_refcnt_update(out[i], -1);
+                burst.drop(i, tx_full_);
+            }
         }
         sent_ += sent;
     }
@@ -64,6 +70,7 @@ private:
 
     uint16_t port_;
     int queue_;
+    bool hand_over_;
     uint64_t& sent_;
     sl::DropReason tx_full_;
     std::unique_ptr<sl::PcapSink> file_;

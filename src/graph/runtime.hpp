@@ -102,10 +102,8 @@ public:
 
     // Implementation details shared with the node callbacks.
     struct Node;
-    struct Totals {
+    struct Totals : detail::Ledger {
         uint64_t read = 0;
-        uint64_t written = 0;
-        std::array<uint64_t, 256> drops{};
     };
 
 private:

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "lang/ast.hpp"
+#include <sl/filter.hpp>
 
 namespace sl::lang {
 namespace {
@@ -118,9 +119,9 @@ private:
         if (word.empty() || !std::isdigit(static_cast<unsigned char>(word[0]))) return t;
         while (pos_ < end) advance();
         auto n = Args::parse_uint(word);
-        if (!n || *n >= 0x7fffffffu)
+        if (!n || *n >= kNoClass)
             throw ConfigError(t.where, fmt::format("'|{}' is not a class edge", word),
-                              "write '|N' with N a number below 2147483647, or '|else'");
+                              fmt::format("write '|N' with N a number below {}, or '|else'", kNoClass));
         t.kind = Token::Kind::class_pipe;
         t.text = word;
         t.number = *n;

@@ -41,18 +41,29 @@ constexpr uint32_t kMaxHeaderBytes = 512;
 
 inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
+// The layer lengths and packet type, which end up in the mbuf's own fields.
+struct Layers {
+    uint8_t l2_len = 0;
+    uint16_t l3_len = 0;
+    uint8_t l4_len = 0;
+    uint32_t packet_type = 0;
+};
+
+// The parser writes PacketMeta in place (in the mbuf's dynfield): copying a
+// struct that was just written field by field stalls on store forwarding.
 struct Cursor {
     const uint8_t* data;
     uint32_t length;      // bytes available to read here (at most kMaxHeaderBytes)
     uint32_t captured;    // bytes the packet holds in all
     bool truncated;       // the capture holds fewer bytes than the wire carried
-    Parsed& out;
+    PacketMeta& meta;
+    Layers& out;
 
-    void fail(ParseError e) { out.meta.parse_error = e; }
+    void fail(ParseError e) { meta.parse_error = e; }
 };
 
 void parse_transport(Cursor& c, uint32_t off, uint32_t end, uint8_t proto) {
-    PacketMeta& m = c.out.meta;
+    PacketMeta& m = c.meta;
     m.ip_proto = proto;
     m.l4_offset = static_cast<uint16_t>(off);
     m.payload_offset = static_cast<uint16_t>(off);
@@ -104,7 +115,7 @@ void parse_transport(Cursor& c, uint32_t off, uint32_t end, uint8_t proto) {
 }
 
 void parse_ipv4(Cursor& c, uint32_t off) {
-    PacketMeta& m = c.out.meta;
+    PacketMeta& m = c.meta;
     m.l3_offset = static_cast<uint16_t>(off);
     m.payload_offset = static_cast<uint16_t>(off);
     uint32_t avail = c.length - off;
@@ -129,7 +140,7 @@ void parse_ipv4(Cursor& c, uint32_t off) {
 }
 
 void parse_ipv6(Cursor& c, uint32_t off) {
-    PacketMeta& m = c.out.meta;
+    PacketMeta& m = c.meta;
     m.l3_offset = static_cast<uint16_t>(off);
     m.payload_offset = static_cast<uint16_t>(off);
     uint32_t avail = c.length - off;
@@ -175,11 +186,11 @@ void parse_ipv6(Cursor& c, uint32_t off) {
 void parse_ethertype(Cursor& c, uint32_t off, uint16_t type) {
     if (type == kEtherIpv4) return parse_ipv4(c, off);
     if (type == kEtherIpv6) return parse_ipv6(c, off);
-    c.out.meta.payload_offset = static_cast<uint16_t>(off);
+    c.meta.payload_offset = static_cast<uint16_t>(off);
 }
 
 void parse_ethernet(Cursor& c) {
-    PacketMeta& m = c.out.meta;
+    PacketMeta& m = c.meta;
     if (c.length < 14) return c.fail(ParseError::truncated_ethernet);
     uint32_t off = 12;
     uint16_t type = be16(c.data + off);
@@ -235,9 +246,10 @@ bool link_type_supported(int dlt) noexcept {
     return dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_LINUX_SLL;
 }
 
-void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool capture_truncated, int dlt,
-                 Parsed& out) noexcept {
-    PacketMeta& m = out.meta;
+namespace {
+
+void parse_into(const uint8_t* data, uint32_t length, uint32_t captured, bool capture_truncated, int dlt,
+                PacketMeta& m, Layers& layers) noexcept {
     m.l3_offset = m.l4_offset = kNoOffset;
     m.payload_offset = 0;
     m.vlan_outer = m.vlan_inner = 0;
@@ -245,11 +257,7 @@ void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool c
     m.ip_proto = 0;
     m.flags = 0;
     m.parse_error = ParseError::none;
-    out.l2_len = 0;
-    out.l3_len = 0;
-    out.l4_len = 0;
-    out.packet_type = 0;
-    Cursor c{data, std::min(length, captured), captured, capture_truncated, out};
+    Cursor c{data, std::min(length, captured), captured, capture_truncated, m, layers};
     switch (dlt) {
     case DLT_EN10MB: parse_ethernet(c); break;
     case DLT_RAW:
@@ -258,6 +266,18 @@ void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool c
     case DLT_LINUX_SLL: parse_linux_sll(c); break;
     default: break;
     }
+}
+
+}  // namespace
+
+void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool capture_truncated, int dlt,
+                 Parsed& out) noexcept {
+    Layers layers;
+    parse_into(data, length, captured, capture_truncated, dlt, out.meta, layers);
+    out.l2_len = layers.l2_len;
+    out.l3_len = layers.l3_len;
+    out.l4_len = layers.l4_len;
+    out.packet_type = layers.packet_type;
 }
 
 void parse(rte_mbuf* m, int dlt) noexcept {
@@ -269,15 +289,12 @@ void parse(rte_mbuf* m, int dlt) noexcept {
     if (rte_pktmbuf_data_len(m) < length)
         data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch));
     PacketMeta& pm = meta(m);
-    Parsed parsed;
-    parsed.meta = pm;
-    bool truncated = pm.wire_len > rte_pktmbuf_pkt_len(m);
-    parse_bytes(data, length, rte_pktmbuf_pkt_len(m), truncated, dlt, parsed);
-    pm = parsed.meta;
-    m->l2_len = parsed.l2_len;
-    m->l3_len = parsed.l3_len;
-    m->l4_len = parsed.l4_len;
-    m->packet_type = parsed.packet_type;
+    Layers layers;
+    parse_into(data, length, rte_pktmbuf_pkt_len(m), pm.wire_len > rte_pktmbuf_pkt_len(m), dlt, pm, layers);
+    m->l2_len = layers.l2_len;
+    m->l3_len = layers.l3_len;
+    m->l4_len = layers.l4_len;
+    m->packet_type = layers.packet_type;
 }
 
 }  // namespace sl::packet

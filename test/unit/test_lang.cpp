@@ -88,7 +88,7 @@ TEST(LangErrors, DanglingPipeAtEnd) {
 TEST(LangErrors, BadClassEdge) {
     EXPECT_EQ(diagnostic("p = rx | ipproto\np |17x count"),
               "test.sl:2:3: error: '|17x' is not a class edge\n  p |17x count\n    ^\n"
-              "  write '|N' with N a number below 2147483647, or '|else'");
+              "  write '|N' with N a number below 1073741823, or '|else'");
 }
 
 TEST(LangErrors, PipelineWithoutFilter) {

@@ -25,6 +25,7 @@
 //                      "drop packets whose TTL is below N", "ttl N");
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,21 +45,32 @@ inline constexpr uint32_t kSdkAbiVersion = 1;
 
 using DropReason = uint8_t;
 
-// A verdict is a class (pass) or kDropBit | reason (drop).
+// A verdict is a class (pass) or kDropBit | reason (drop); kHandedOverBit
+// marks a packet whose reference went to a device (Burst::hand_over).
 inline constexpr uint32_t kDropBit = 0x80000000u;
-// The class of a packet that has no value for a classifier (ipproto of an ARP
-// frame): only an else-edge takes it.
-inline constexpr uint32_t kNoClass = 0x7fffffffu;
+inline constexpr uint32_t kHandedOverBit = 0x40000000u;
+// Classes have 30 bits. The class of a packet that has no value for a
+// classifier (ipproto of an ARP frame): only an else-edge takes it.
+inline constexpr uint32_t kNoClass = 0x3fffffffu;
+
+namespace detail {
+// The runtime's final count of packets: written, or dropped by reason.
+struct Ledger {
+    uint64_t written = 0;
+    std::array<uint64_t, 256> drops{};
+};
+}  // namespace detail
 
 class Burst {
 public:
-    Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size) noexcept
-        : packets_(packets), verdicts_(verdicts), size_(size) {}
+    Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size, detail::Ledger* ledger = nullptr) noexcept
+        : packets_(packets), verdicts_(verdicts), size_(size), ledger_(ledger) {}
 
     uint16_t size() const noexcept { return size_; }
     rte_mbuf* operator[](uint16_t i) const noexcept { return packets_[i]; }
     rte_mbuf* const* packets() const noexcept { return packets_; }
 
+    // Classes have 30 bits; larger values are cut to them.
     void set_class(uint16_t i, uint32_t cls) noexcept { verdicts_[i] = cls & kNoClass; }
     void set_no_class(uint16_t i) noexcept { verdicts_[i] = kNoClass; }
     void drop(uint16_t i, DropReason reason) noexcept {
@@ -68,11 +80,51 @@ public:
     bool dropped(uint16_t i) const noexcept { return verdicts_[i] & kDropBit; }
     uint16_t drop_count() const noexcept { return drops_; }
 
+    // For a sink whose node ends every path through it
+    // (FilterContext::ends_paths()) and a device that frees what it sends (a
+    // NIC's transmit ring): packet i's reference goes to the device, so the
+    // graph neither takes another reference nor releases one.
+    //   hand_over(i)         before the device can see the mbuf; the packet
+    //                        counts as passed and written;
+    //   take_back(i, reason) for a packet the device then refused: it is
+    //                        dropped for `reason` and freed here.
+    void hand_over(uint16_t i) noexcept {
+        PacketMeta& pm = meta(packets_[i]);
+        const uint64_t bit = uint64_t{1} << (i & 63);
+        if (pm.graph_refs == 1) {
+            was_last_[i >> 6] |= bit;
+            ledger_->written++;
+        }
+        if (pm.fate & kFateWritten) was_written_[i >> 6] |= bit;
+        pm.fate |= kFateWritten;
+        pm.graph_refs--;
+        verdicts_[i] = kHandedOverBit;
+    }
+    void take_back(uint16_t i, DropReason reason) noexcept {
+        rte_mbuf* m = packets_[i];
+        const uint64_t bit = uint64_t{1} << (i & 63);
+        if (was_last_[i >> 6] & bit) {
+            ledger_->written--;
+            ledger_->drops[reason]++;
+        } else {
+            // Other branches still hold the packet and will settle its fate.
+            PacketMeta& pm = meta(m);
+            if (!(was_written_[i >> 6] & bit)) pm.fate &= static_cast<uint8_t>(~kFateWritten);
+            pm.release_reason = reason;
+        }
+        drops_++;
+        verdicts_[i] = kHandedOverBit | kDropBit | reason;
+        rte_pktmbuf_free(m);
+    }
+
 private:
     rte_mbuf** packets_;
     uint32_t* verdicts_;
     uint16_t size_;
     uint16_t drops_ = 0;
+    detail::Ledger* ledger_;
+    std::array<uint64_t, 4> was_last_{};     // by packet: hand_over took the graph's last reference
+    std::array<uint64_t, 4> was_written_{};  // by packet: another sink had written it already
 };
 
 // What a filter reads of a packet. The shadow-buffer runtime uses it to decide
@@ -131,6 +183,9 @@ public:
     // The transmit queue this worker owns on DPDK port `port`, or -1 when the
     // EAL has no such port (sl-replay then writes OUTDIR/tx-N.pcap).
     virtual int tx_queue(uint16_t port) const = 0;
+    // True when no edge leaves this node: every packet's path ends here, so a
+    // sink may hand packets over to a device (Burst::hand_over).
+    virtual bool ends_paths() const = 0;
 };
 
 using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);
