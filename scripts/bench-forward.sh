@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# sl-forward against DPDK's l2fwd example on one lcore, in the same session.
+#   sources:  two net_null ports (port 1 receives nothing), and two net_pcap
+#             ports, port 0 replaying a real capture forever (infinite_rx)
+#   programs: l2fwd --no-mac-updating (built from the dpdk-doc sources),
+#             sl-forward 'rx 0 | tx 1', sl-forward 'rx 0 | bpf "udp" | tx 1'
+# Each run lasts SECONDS (default 3); the figure is the median of RUNS
+# (default 5) of the packets received per second on port 0, which is what
+# every program polls as fast as it can. Prints Mpps, the ratio to l2fwd and
+# sl-forward's cycles per packet per node (from its last run).
+# Usage: scripts/bench-forward.sh [RUNS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+seconds=${2:-3}
+scripts/setup.sh
+scripts/build.sh build
+work=${BENCH_DIR:-build/bench}
+mkdir -p "$work"
+
+# l2fwd as Debian ships its source.
+l2fwd_src=/usr/share/dpdk/examples/l2fwd/main.c
+l2fwd="$work/l2fwd"
+if [ ! -x "$l2fwd" ] || [ "$l2fwd_src" -nt "$l2fwd" ]; then
+  cc -O3 -o "$l2fwd" "$l2fwd_src" $(pkg-config --cflags --libs libdpdk) 2>"$work/l2fwd-build.log"
+fi
+# net_pcap's infinite_rx keeps the whole capture in mbufs: 2,000 packets fit
+# l2fwd's pool of 8,192.
+capture="$work/forward-2000.pcap"
+[ -f "$capture" ] || python3 scripts/gen-bench-capture.py "$capture" 2000
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+eal() { echo "-l 1 --no-huge -m 512 --no-pci --no-shconf --file-prefix=bench-$$-$RANDOM"; }
+ports_null="--vdev=net_null0 --vdev=net_null1,no-rx=1"
+ports_pcap="--vdev=net_pcap0,rx_pcap=$capture,infinite_rx=1,tx_pcap=/dev/null --vdev=net_pcap1,tx_pcap=/dev/null"
+
+# l2fwd prints its totals every second; the rate is what port 0 received
+# between the first and the last print.
+run_l2fwd() {
+  local out="$work/l2fwd.out"
+  # shellcheck disable=SC2046
+  timeout -s INT $((seconds + 1)) "$l2fwd" $(eal) $1 -- -p 0x3 -q 2 --no-mac-updating -T 1 >"$out" 2>&1 || true
+  awk '/Statistics for port 0/ {p = 1} p && /Packets received:/ {v[n++] = $3; p = 0}
+       END {if (n < 3) {print 0; exit} print (v[n-1] - v[1]) / (n - 2) / 1e6}' "$out"
+}
+
+run_sl() {
+  local json="$work/forward.json"
+  # shellcheck disable=SC2046
+  ./build/apps/sl-forward $(eal) $1 -- -e "$2" --duration "$seconds" --mbufs 16383 --stats-json "$json" \
+    >"$work/sl-forward.out" 2>&1
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ports"][0]["rx_packets"]/d["elapsed_s"]/1e6)' "$json"
+}
+
+printf '%-9s %-34s %8s %9s %8s\n' source program Mpps "vs l2fwd" target
+for source in null pcap; do
+  ports_var="ports_$source"
+  ports=${!ports_var}
+  l2=(); pass=(); filt=()
+  for _ in $(seq "$runs"); do
+    l2+=("$(run_l2fwd "$ports")")
+    pass+=("$(run_sl "$ports" 'rx 0 | tx 1')")
+    filt+=("$(run_sl "$ports" 'rx 0 | bpf "udp" | tx 1')")
+  done
+  l2_m=$(printf '%s\n' "${l2[@]}" | median)
+  pass_m=$(printf '%s\n' "${pass[@]}" | median)
+  filt_m=$(printf '%s\n' "${filt[@]}" | median)
+  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" "l2fwd --no-mac-updating" "$l2_m" 1 ""
+  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" "sl-forward rx 0 | tx 1" "$pass_m" \
+    "$(awk "BEGIN{print $pass_m/$l2_m}")" "1.0x"
+  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" 'sl-forward rx 0 | bpf "udp" | tx 1' "$filt_m" \
+    "$(awk "BEGIN{print $filt_m/$l2_m}")" "0.6x"
+  echo "  cycles per packet in the last bpf run:"
+  awk '/^node/ {p = 1; next} p && NF == 0 {exit} p {printf "    %-10s %8s\n", $1, $NF}' "$work/sl-forward.out"
+done
+echo "(median of $runs runs of $seconds s, one lcore each)"
