@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/command_line.hpp"
 #include "core/forward.hpp"
-#include <sl/args.hpp>
 
 namespace {
 
@@ -48,25 +48,12 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-bool parse_seconds(const char* text, double& out) {
-    char* end = nullptr;
-    double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !(v > 0) || v > 1e7) return false;
-    out = v;
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    sl::core::CommandLine line = sl::core::split_command_line(argc, argv);
     sl::core::ForwardOptions options;
-    int first = 1;
-    for (int i = 1; i < argc; i++)
-        if (std::strcmp(argv[i], "--") == 0) {
-            for (int j = 1; j < i; j++) options.eal_args.push_back(argv[j]);
-            first = i + 1;
-            break;
-        }
+    options.eal_args = line.eal_args;
 
     enum { kRxq = 1000, kTxq, kBurst, kMbufs, kMtu, kPromisc, kStatsInterval, kStatsJson, kDuration, kDot };
     static const option long_options[] = {
@@ -85,20 +72,23 @@ int main(int argc, char** argv) {
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
-    std::vector<char*> args = {argv[0]};
-    for (int i = first; i < argc; i++) args.push_back(argv[i]);
-    args.push_back(nullptr);
-    int nargs = static_cast<int>(args.size()) - 1;
+    // An option's whole number within its range, or false after saying so.
+    auto number = [&](const char* name, uint64_t min, uint64_t max, auto& out) {
+        auto n = sl::core::bounded_number(optarg, min, max);
+        if (n) out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
+        else usage_error(fmt::format("{} takes {} to {}, not '{}'", name, min, max, optarg));
+        return n.has_value();
+    };
+    auto duration = [&](const char* name, double& out) {
+        auto s = sl::core::seconds(optarg);
+        if (s) out = *s;
+        else usage_error(fmt::format("{} takes seconds above 0, not '{}'", name, optarg));
+        return s.has_value();
+    };
     opterr = 0;
     int c;
-    auto number = [&](const char* name, uint64_t min, uint64_t max, auto& out) -> bool {
-        auto n = sl::Args::parse_uint(optarg);
-        if (!n || *n < min || *n > max) return false;
-        out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
-        (void)name;
-        return true;
-    };
-    while ((c = getopt_long(nargs, args.data(), "+c:e:o:qvh", long_options, nullptr)) != -1) {
+    bool ok = true;
+    while (ok && (c = getopt_long(line.argc(), line.argv.data(), "+c:e:o:qvh", long_options, nullptr)) != -1) {
         switch (c) {
         case 'c': options.config_file = optarg; break;
         case 'e': options.config_text = optarg; break;
@@ -106,48 +96,22 @@ int main(int argc, char** argv) {
         case 'q': options.verbosity = -1; break;
         case 'v': options.verbosity = 1; break;
         case 'h': std::fputs(kUsage, stdout); return 0;
-        case kRxq:
-            if (!number("--rxq", 1, 1024, options.ports.rx_queues))
-                return usage_error(fmt::format("--rxq takes 1 to 1024, not '{}'", optarg));
-            break;
-        case kTxq:
-            if (!number("--txq", 1, 1024, options.tx_queues))
-                return usage_error(fmt::format("--txq takes 1 to 1024, not '{}'", optarg));
-            break;
-        case kBurst:
-            if (!number("--burst", 1, 256, options.ports.burst))
-                return usage_error(fmt::format("--burst takes 1 to 256, not '{}'", optarg));
-            break;
-        case kMbufs:
-            if (!number("--mbufs", 1, 1u << 30, options.ports.mbufs))
-                return usage_error(fmt::format("--mbufs takes a positive number, not '{}'", optarg));
-            break;
-        case kMtu:
-            if (!number("--mtu", 68, 65535, options.ports.mtu))
-                return usage_error(fmt::format("--mtu takes 68 to 65535, not '{}'", optarg));
-            break;
+        case kRxq: ok = number("--rxq", 1, 1024, options.ports.rx_queues); break;
+        case kTxq: ok = number("--txq", 1, 1024, options.tx_queues); break;
+        case kBurst: ok = number("--burst", 1, 256, options.ports.burst); break;
+        case kMbufs: ok = number("--mbufs", 1, 1u << 30, options.ports.mbufs); break;
+        case kMtu: ok = number("--mtu", 68, 65535, options.ports.mtu); break;
         case kPromisc: options.ports.promiscuous = true; break;
-        case kStatsInterval:
-            if (!parse_seconds(optarg, options.stats_interval))
-                return usage_error(fmt::format("--stats-interval takes seconds above 0, not '{}'", optarg));
-            break;
+        case kStatsInterval: ok = duration("--stats-interval", options.stats_interval); break;
         case kStatsJson: options.stats_json = optarg; break;
-        case kDuration:
-            if (!parse_seconds(optarg, options.duration))
-                return usage_error(fmt::format("--duration takes seconds above 0, not '{}'", optarg));
-            break;
+        case kDuration: ok = duration("--duration", options.duration); break;
         case kDot: options.dot_file = optarg; break;
-        case ':':
-        case '?':
-        default: {
-            const char* arg = args[static_cast<size_t>(optind - 1)];
-            if (optopt && std::strchr("ceo", optopt))
-                return usage_error(fmt::format("option -{} needs a value", char(optopt)));
-            return usage_error(fmt::format("unknown option '{}'", arg ? arg : "?"));
-        }
+        default: return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
-    if (optind < nargs) return usage_error(fmt::format("unexpected argument '{}'", args[static_cast<size_t>(optind)]));
+    if (!ok) return 2;
+    if (optind < line.argc())
+        return usage_error(fmt::format("unexpected argument '{}'", line.argv[static_cast<size_t>(optind)]));
     if (options.config_file.empty() == options.config_text.empty())
         return usage_error("give the pipelines with either -c FILE or -e PIPELINES");
     return sl::core::run_forward(options, argv[0]);

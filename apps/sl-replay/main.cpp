@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/command_line.hpp"
 #include "core/replay.hpp"
 #include "graph/registry.hpp"
 #include "lang/ast.hpp"
@@ -36,8 +37,9 @@ const char* kUsage =
     "  -v, --verbose         DPDK's start-up log and debug messages\n"
     "  -h, --help            this text\n"
     "\n"
-    "Without EAL arguments, DPDK starts with --no-huge (when no hugepages are\n"
-    "free), --no-pci and a unique --file-prefix: nothing to set up.\n"
+    "EAL arguments are completed with defaults that work anywhere: one lcore,\n"
+    "a unique --file-prefix, --no-pci unless devices are named, and --no-huge\n"
+    "when no hugepages are free. With ports (--vdev=...), tx N sends on port N.\n"
     "Exit status: 0 success, 1 runtime error, 2 usage or configuration error.\n";
 
 int usage_error(const std::string& message) {
@@ -48,14 +50,9 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    sl::core::CommandLine line = sl::core::split_command_line(argc, argv);
     sl::core::ReplayOptions options;
-    int first = 1;
-    for (int i = 1; i < argc; i++)
-        if (std::strcmp(argv[i], "--") == 0) {
-            for (int j = 1; j < i; j++) options.eal_args.push_back(argv[j]);
-            first = i + 1;
-            break;
-        }
+    options.eal_args = line.eal_args;
 
     enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters, kShadow };
     static const option long_options[] = {
@@ -70,13 +67,9 @@ int main(int argc, char** argv) {
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
-    std::vector<char*> args = {argv[0]};
-    for (int i = first; i < argc; i++) args.push_back(argv[i]);
-    args.push_back(nullptr);
-    int nargs = static_cast<int>(args.size()) - 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(nargs, args.data(), "+c:e:o:qvh", long_options, nullptr)) != -1) {
+    while ((c = getopt_long(line.argc(), line.argv.data(), "+c:e:o:qvh", long_options, nullptr)) != -1) {
         switch (c) {
         case 'c': options.config_file = optarg; break;
         case 'e': options.config_text = optarg; break;
@@ -93,8 +86,8 @@ int main(int argc, char** argv) {
             }
             return 0;
         case kLoop: {
-            auto n = sl::Args::parse_uint(optarg);
-            if (!n || *n == 0) return usage_error(fmt::format("--loop takes a positive number, not '{}'", optarg));
+            auto n = sl::core::bounded_number(optarg, 1, UINT64_MAX);
+            if (!n) return usage_error(fmt::format("--loop takes a positive number, not '{}'", optarg));
             options.loops = *n;
             break;
         }
@@ -122,17 +115,10 @@ int main(int argc, char** argv) {
             }
             break;
         }
-        case ':':
-        case '?':
-        default: {
-            const char* arg = args[static_cast<size_t>(optind - 1)];
-            if (optopt && std::strchr("ceo", optopt))
-                return usage_error(fmt::format("option -{} needs a value", char(optopt)));
-            return usage_error(fmt::format("unknown option '{}'", arg ? arg : "?"));
-        }
+        default: return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
-    for (int i = optind; i < nargs; i++) options.captures.push_back(args[static_cast<size_t>(i)]);
+    for (int i = optind; i < line.argc(); i++) options.captures.push_back(line.argv[static_cast<size_t>(i)]);
     if (options.config_file.empty() == options.config_text.empty())
         return usage_error("give the pipelines with either -c FILE or -e PIPELINES");
     if (options.captures.empty()) return usage_error("no capture to replay");

@@ -19,6 +19,7 @@
 #include <rte_telemetry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/command_line.hpp"
 #include "core/eal.hpp"
 #include "core/port_source.hpp"
 #include "graph/registry.hpp"
@@ -36,10 +37,6 @@ void on_hangup(int) { g_reload.store(true); }
 
 using Clock = std::chrono::steady_clock;
 
-void print_error(const std::exception& e) {
-    if (auto* c = dynamic_cast<const ConfigError*>(&e)) std::fprintf(stderr, "%s\n", c->format().c_str());
-    else std::fprintf(stderr, "error: %s\n", e.what());
-}
 
 // One worker lcore and the graph it walks. A reload hands it the next graph
 // through `next`; the worker switches between two walks, so no packet is
@@ -299,14 +296,7 @@ int Session::run() {
         print_error(e);
         return 2;
     }
-    if (!options_.output_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(options_.output_dir, ec);
-        if (ec) {
-            std::fprintf(stderr, "error: %s: %s\n", options_.output_dir.c_str(), ec.message().c_str());
-            return 1;
-        }
-    }
+    if (!create_output_dir(options_.output_dir)) return 1;
 
     // DPDK, then the graphs (every configuration error is reported before a
     // port starts), then the ports.
@@ -346,12 +336,8 @@ int Session::run() {
         port_options.tx_queues = static_cast<uint16_t>(options_.tx_queues);
         port_options.verbose = options_.verbosity > 0;
         ports_ = std::make_unique<Ports>(port_options);
-    } catch (const ConfigError& e) {
-        print_error(e);
-        return 2;
     } catch (const std::exception& e) {
-        print_error(e);
-        return 1;
+        return exit_status_after(e);
     }
 
     int status = 0;
@@ -434,15 +420,7 @@ int Session::run() {
         std::fprintf(stderr, "error: %u mbufs were not returned to their pools\n", out);
         status = 1;
     }
-    if (options_.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
-    if (!options_.stats_json.empty()) {
-        try {
-            graph::write_json(report, options_.stats_json);
-        } catch (const std::exception& e) {
-            print_error(e);
-            status = 1;
-        }
-    }
+    if (graph::publish(report, options_.verbosity < 0, options_.stats_json) != 0) status = 1;
     workers_.clear();
     ports_.reset();
     return status;

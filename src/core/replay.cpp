@@ -16,6 +16,7 @@
 #include <rte_lcore.h>
 #include <spdlog/spdlog.h>
 
+#include "core/command_line.hpp"
 #include "core/eal.hpp"
 #include "core/ports.hpp"
 #include "graph/registry.hpp"
@@ -38,10 +39,6 @@ void on_signal(int) { g_stop.store(true); }
 // and the next walk continues; a bigger pool would only cost start-up time.
 constexpr unsigned kReplayPoolSize = 2047;
 
-void print_error(const std::exception& e) {
-    if (auto* c = dynamic_cast<const ConfigError*>(&e)) std::fprintf(stderr, "%s\n", c->format().c_str());
-    else std::fprintf(stderr, "error: %s\n", e.what());
-}
 
 class ProgressLine {
 public:
@@ -100,14 +97,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
     if (!packet::link_type_supported(readers[0]->dlt()) && options.verbosity >= 0)
         std::fprintf(stderr, "warning: link type %d is not parsed; filters see raw frames only\n", readers[0]->dlt());
 
-    if (!options.output_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(options.output_dir, ec);
-        if (ec) {
-            std::fprintf(stderr, "error: %s: %s\n", options.output_dir.c_str(), ec.message().c_str());
-            return 1;
-        }
-    }
+    if (!create_output_dir(options.output_dir)) return 1;
 
     // 3. DPDK, then the graph: every filter is built before a packet is read.
     EalSession eal_session;
@@ -137,12 +127,8 @@ int run_replay(const ReplayOptions& options, const char* program) {
             pool_size += port_count * port_options.tx_descriptors;
         }
         pool = create_packet_pool("sl_replay", pool_size, build.socket);
-    } catch (const ConfigError& e) {
-        print_error(e);
-        return 2;
     } catch (const std::exception& e) {
-        print_error(e);
-        return 1;
+        return exit_status_after(e);
     }
 
     g_stop.store(false);
@@ -189,15 +175,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
         std::fprintf(stderr, "error: %u mbufs were not returned to the pool\n", in_use);
         status = 1;
     }
-    if (options.verbosity >= 0) std::fputs(graph::format_table(report).c_str(), stdout);
-    if (!options.stats_json.empty()) {
-        try {
-            graph::write_json(report, options.stats_json);
-        } catch (const std::exception& e) {
-            print_error(e);
-            status = 1;
-        }
-    }
+    if (graph::publish(report, options.verbosity < 0, options.stats_json) != 0) status = 1;
     rte_mempool_free(pool);
     return status;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -122,6 +123,18 @@ std::string format_json(const RunReport& report) {
         "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",
         nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), report.elapsed_s, pools,
         report.ports.empty() ? "" : fmt::format(",\"ports\":[{}]", ports));
+}
+
+int publish(const RunReport& report, bool quiet, const std::string& json_path) {
+    if (!quiet) std::fputs(format_table(report).c_str(), stdout);
+    if (json_path.empty()) return 0;
+    try {
+        write_json(report, json_path);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
 }
 
 void write_json(const RunReport& report, const std::string& path) {

@@ -40,5 +40,9 @@ void merge(Report& into, const Report& from);
 std::string format_table(const RunReport& report);
 std::string format_json(const RunReport& report);
 void write_json(const RunReport& report, const std::string& path);
+// The end of a run: the table on stdout unless `quiet`, and the JSON when a
+// path is given. Returns 1 (after saying why) when the JSON could not be
+// written, else 0.
+int publish(const RunReport& report, bool quiet, const std::string& json_path);
 
 }  // namespace sl::graph

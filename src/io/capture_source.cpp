@@ -72,20 +72,23 @@ bool CaptureSource::due(uint64_t timestamp_ns) noexcept {
     return now_ns() >= wall_due;
 }
 
-bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
+namespace {
+
+// Spreads a record over `m` and as many more mbufs as it needs: records
+// larger than one segment become a chain, as a NIC would give them.
+// `put(seg, data, left)` fills one segment and says how many bytes it took.
+template <typename Put>
+bool fill_chain(rte_mbuf* m, const Record& r, rte_mempool* pool, Put put) noexcept {
     uint32_t left = r.captured;
     const uint8_t* data = r.data;
     rte_mbuf* seg = m;
     while (true) {
-        uint32_t room = rte_pktmbuf_tailroom(seg);
-        uint32_t take = std::min(left, room);
-        rte_memcpy(rte_pktmbuf_mtod(seg, uint8_t*), data, take);
+        uint32_t take = put(seg, data, left);
         seg->data_len = static_cast<uint16_t>(take);
         data += take;
         left -= take;
         if (left == 0) break;
-        // Records larger than one mbuf become a chain, as a NIC would give them.
-        rte_mbuf* next = rte_pktmbuf_alloc(pool_);
+        rte_mbuf* next = rte_pktmbuf_alloc(pool);
         if (!next) return false;
         seg->next = next;
         m->nb_segs++;
@@ -95,11 +98,18 @@ bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
     return true;
 }
 
+}  // namespace
+
+bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
+    return fill_chain(m, r, pool_, [](rte_mbuf* seg, const uint8_t* data, uint32_t left) {
+        uint32_t take = std::min<uint32_t>(left, rte_pktmbuf_tailroom(seg));
+        rte_memcpy(rte_pktmbuf_mtod(seg, uint8_t*), data, take);
+        return take;
+    });
+}
+
 bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
-    uint32_t left = r.captured;
-    auto* data = const_cast<uint8_t*>(r.data);  // read-only mapping: Access::write filters get copies
-    rte_mbuf* seg = m;
-    while (true) {
+    return fill_chain(m, r, pool_, [this](rte_mbuf* seg, const uint8_t* data, uint32_t left) {
         // The shared info lives in the mbuf's own data room, unused while the
         // mbuf is attached: one per mbuf, so its reference count stays at one
         // and freeing never needs an atomic operation.
@@ -108,20 +118,11 @@ bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
         shinfo->fcb_opaque = nullptr;
         rte_mbuf_ext_refcnt_set(shinfo, 1);
         auto take = static_cast<uint16_t>(std::min(left, kMaxAttachedSegment));
-        rte_iova_t iova = iova_is_va_ ? reinterpret_cast<rte_iova_t>(data) : RTE_BAD_IOVA;
-        rte_pktmbuf_attach_extbuf(seg, data, iova, take, shinfo);
-        seg->data_len = take;
-        data += take;
-        left -= take;
-        if (left == 0) break;
-        rte_mbuf* next = rte_pktmbuf_alloc(pool_);
-        if (!next) return false;
-        seg->next = next;
-        m->nb_segs++;
-        seg = next;
-    }
-    m->pkt_len = r.captured;
-    return true;
+        auto* bytes = const_cast<uint8_t*>(data);  // read-only mapping: Access::write filters get copies
+        rte_iova_t iova = iova_is_va_ ? reinterpret_cast<rte_iova_t>(bytes) : RTE_BAD_IOVA;
+        rte_pktmbuf_attach_extbuf(seg, bytes, iova, take, shinfo);
+        return uint32_t{take};
+    });
 }
 
 uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {

@@ -1,0 +1,68 @@
+#include "core/command_line.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include <sl/args.hpp>
+#include <sl/error.hpp>
+
+namespace sl::core {
+
+CommandLine split_command_line(int argc, char** argv) {
+    CommandLine line;
+    int first = 1;
+    for (int i = 1; i < argc; i++)
+        if (std::strcmp(argv[i], "--") == 0) {
+            for (int j = 1; j < i; j++) line.eal_args.emplace_back(argv[j]);
+            first = i + 1;
+            break;
+        }
+    line.argv.push_back(argv[0]);
+    for (int i = first; i < argc; i++) line.argv.push_back(argv[i]);
+    line.argv.push_back(nullptr);
+    return line;
+}
+
+std::string refused_option(const CommandLine& line, int optind, int optopt, const char* short_with_value) {
+    if (optopt && optopt < 128 && std::strchr(short_with_value, optopt))
+        return fmt::format("option -{} needs a value", char(optopt));
+    const char* arg = optind >= 1 && optind <= line.argc() ? line.argv[static_cast<size_t>(optind - 1)] : nullptr;
+    return fmt::format("unknown option '{}'", arg ? arg : "?");
+}
+
+std::optional<uint64_t> bounded_number(const char* text, uint64_t min, uint64_t max) {
+    auto n = Args::parse_uint(text);
+    if (!n || *n < min || *n > max) return std::nullopt;
+    return n;
+}
+
+std::optional<double> seconds(const char* text) {
+    char* end = nullptr;
+    double v = std::strtod(text, &end);
+    if (end == text || *end != '\0' || !(v > 0) || v > 1e7) return std::nullopt;
+    return v;
+}
+
+bool create_output_dir(const std::string& dir) {
+    if (dir.empty()) return true;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) std::fprintf(stderr, "error: %s: %s\n", dir.c_str(), ec.message().c_str());
+    return !ec;
+}
+
+int exit_status_after(const std::exception& e) {
+    print_error(e);
+    return dynamic_cast<const ConfigError*>(&e) ? 2 : 1;
+}
+
+void print_error(const std::exception& e) {
+    if (auto* c = dynamic_cast<const ConfigError*>(&e)) std::fprintf(stderr, "%s\n", c->format().c_str());
+    else std::fprintf(stderr, "error: %s\n", e.what());
+}
+
+}  // namespace sl::core

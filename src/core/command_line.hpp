@@ -1,0 +1,42 @@
+// What sl-replay and sl-forward share on their command lines: EAL arguments
+// before "--", the application's own after it, and getopt's complaints in
+// words.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sl::core {
+
+struct CommandLine {
+    std::vector<std::string> eal_args;  // everything before "--" (nothing when there is no "--")
+    std::vector<char*> argv;            // the program name and the application's arguments, null-ended
+    int argc() const noexcept { return static_cast<int>(argv.size()) - 1; }
+};
+
+CommandLine split_command_line(int argc, char** argv);
+
+// The message for an option getopt_long refused (unknown, or missing the value
+// that one of `short_with_value` needs).
+std::string refused_option(const CommandLine& line, int optind, int optopt, const char* short_with_value);
+
+// `text` as a whole number in [min, max], or nothing.
+std::optional<uint64_t> bounded_number(const char* text, uint64_t min, uint64_t max);
+
+// `text` as seconds above 0 (fractions allowed), or nothing.
+std::optional<double> seconds(const char* text);
+
+// How both apps say what went wrong, on stderr: a configuration error with
+// its file, line, caret and hint; anything else as "error: ...".
+void print_error(const std::exception& e);
+// print_error(), then the exit status it calls for: 2 for a configuration
+// error, 1 for anything else.
+int exit_status_after(const std::exception& e);
+
+// Creates the output folder (-o) with its parents; false after saying why.
+bool create_output_dir(const std::string& dir);
+
+}  // namespace sl::core
