@@ -149,6 +149,20 @@ TEST_F(Forward, TelemetryAnswersSlStatsAndSlGraph) {
         << answer;
 }
 
+TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
+    Result r = forward({"-l", "0", "--vdev=net_null0", "--vdev=net_null1,no-rx=1", "--", "-q", "-e",
+                        "rx 0 | sample 2 | tx 1", "--stats-interval", "0.5", "--duration", "1.8"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // Three reports, each with both ports and every node, and the sampled-out
+    // half as new drops.
+    std::regex report(R"re(\[ +[0-9.]+ s\]\n  port 0 net_null0 +rx +[0-9.]+ Mpps +[0-9.]+ Mbit/s   tx +0\.000 Mpps)re"
+                      R"re( +0\.0 Mbit/s\n  port 1 net_null1 +rx +0\.000 Mpps +0\.0 Mbit/s   tx +[0-9.]+ Mpps +[0-9.]+ Mbit/s\n)re"
+                      R"re(  rx +[0-9.]+ Mpps\n  parse +[0-9.]+ Mpps\n  sample#1 +[0-9.]+ Mpps   dropped sampled_out=[0-9]+\n)re"
+                      R"re(  tx#1 +[0-9.]+ Mpps\n)re");
+    auto reports = std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), report), std::sregex_iterator());
+    EXPECT_EQ(reports, 3) << r.out;
+}
+
 TEST_F(Forward, BadSetupsExitWithAClearMessage) {
     std::string in = sample("mixed.pcap");
     std::string port0 = pcap_port(0, in, {path("u.pcap")});
@@ -174,6 +188,14 @@ TEST_F(Forward, BadSetupsExitWithAClearMessage) {
     r = forward({"--", "-q", "-e", "rx | tx 0", "--duration", "1"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("DPDK found no ports"), std::string::npos) << r.err;
+
+    // Ports that refuse what is asked of them.
+    r = forward({port0, "--", "-q", "-e", "rx | tx 0", "--rxq", "4", "--duration", "1"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("port 0 (net_pcap0) has 1 receive queue; --rxq 4 asks for more"), std::string::npos) << r.err;
+    r = forward({port0, "--", "-q", "-e", "rx | tx 0", "--mtu", "9000", "--duration", "1"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("port 0 (net_pcap0): cannot set MTU 9000"), std::string::npos) << r.err;
 
     r = forward({port0, "--", "-e", "rx | tx 0", "--burst", "0"});
     EXPECT_EQ(r.status, 2);
