@@ -322,6 +322,21 @@ TEST_F(Replay, BadCapturesGiveOneLineAndExitOne) {
     EXPECT_EQ(read_capture(path("part.pcap")).size(), read_capture(sample("malformed.pcap")).size() - 1);
 }
 
+TEST_F(Replay, AnOutputThatCannotBeWrittenExitsOne) {
+    // The writing thread meets the error; the run says so and fails.
+    Result r = replay({"-q", "-e", "rx | pcap \"/dev/full\"", sample("mixed.pcap")});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, "error: pcap#1: /dev/full: No space left on device\n");
+    // Large enough to fill several blocks: packets after the error are
+    // dropped as write_error, and still nothing leaks.
+    Result big = replay({"-q", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", "--stats-json", path("s.json"),
+                         sample("mixed.pcap")});
+    EXPECT_EQ(big.status, 1);
+    Stats s = stats_of(path("s.json"));
+    EXPECT_GT(s.number("\"write_error\""), 0u);
+    expect_conservation(s);
+}
+
 TEST_F(Replay, ConfigErrorsExitTwoWithTheLineAndACaret) {
     Result r = replay({"-e", "rx | cuont", sample("mixed.pcap")});
     EXPECT_EQ(r.status, 2);
