@@ -64,7 +64,8 @@ TEST_F(Forward, TwoWorkersLoseNothingAndKeepEachPortsOrder) {
                         pcap_port(1, b, {path("u2.pcap"), path("u3.pcap")}),
                         pcap_port(2, "", {path("p2q0.pcap"), path("p2q1.pcap")}),
                         pcap_port(3, "", {path("p3q0.pcap"), path("p3q1.pcap")}), "--", "-q", "-e",
-                        "rx 0 | tx 2\nrx 1 | count | tx 3", "--duration", "1.5", "--stats-json", path("s.json")});
+                        "rx 0 | tx 2\nrx 1 | count | tx 3\nrx | pcap \"" + path("all.pcap") + "\"", "--duration",
+                        "1.5", "--stats-json", path("s.json")});
     ASSERT_EQ(r.status, 0) << r.err;
     // Port 0 is polled by worker 0, port 1 by worker 1: each output queue
     // holds one input whole and in order, the other queue nothing.
@@ -74,8 +75,13 @@ TEST_F(Forward, TwoWorkersLoseNothingAndKeepEachPortsOrder) {
     EXPECT_TRUE(p2b.empty());
     EXPECT_TRUE(p3.empty());
     EXPECT_TRUE(p3b == frames(b));
+    // Every packet also went to the pcap sink, which each worker writes to a
+    // file of its own.
+    EXPECT_TRUE(frames(path("all-w0.pcap")) == frames(a));
+    EXPECT_TRUE(frames(path("all-w1.pcap")) == frames(b));
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.number("\"packets_read\""), frames(a).size() + frames(b).size());
+    EXPECT_EQ(s.number("\"packets_written\""), frames(a).size() + frames(b).size());
     EXPECT_EQ(Stats{s.node("count#1")}.number("\"packets\""), frames(b).size());
     expect_conservation(s);
 }
