@@ -58,11 +58,8 @@ unsigned close_and_report(Ports& ports, graph::RunReport& report) {
     return out;
 }
 
-unsigned mbufs_needed(unsigned ports, const PortOptions& o) {
-    uint64_t txq = std::max<uint64_t>(o.tx_queues, o.workers);
-    uint64_t rings = uint64_t{ports} * (uint64_t{o.rx_queues} * o.rx_descriptors + txq * o.tx_descriptors);
-    uint64_t workers = uint64_t{o.workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2);
-    uint64_t n = rings + workers;
+unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers) {
+    uint64_t n = ring_descriptors + uint64_t{workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2);
     uint64_t size = 1;
     while (size - 1 < n) size <<= 1;
     return static_cast<unsigned>(std::min<uint64_t>(size - 1, UINT32_MAX));
@@ -77,17 +74,25 @@ Ports::Ports(const PortOptions& options) : options_(options) {
             throw RuntimeError(fmt::format("ports are numbered {}..., not from 0; rx N and tx N could not name them",
                                            ids_[0]));
 
-    // One pool per socket that has ports.
-    std::map<int, unsigned> ports_on;
-    for (uint16_t p : ids_) ports_on[port_socket(p)]++;
-    for (const auto& [socket, n] : ports_on) {
-        unsigned needed = mbufs_needed(n, options_);
+    // Configure first: the devices may adjust the descriptor counts, and the
+    // pools must cover the rings as they really are.
+    std::vector<Setup> setups;
+    for (uint16_t p : ids_) setups.push_back(configure(p));
+    std::map<int, std::pair<unsigned, uint64_t>> on_socket;  // ports, descriptors
+    for (const Setup& s : setups) {
+        on_socket[s.socket].first++;
+        on_socket[s.socket].second += uint64_t{s.rxq} * s.rxd + uint64_t{s.txq} * s.txd;
+    }
+    for (const auto& [socket, load] : on_socket) {
+        auto [ports, descriptors] = load;
+        unsigned needed = mbufs_needed(descriptors, options_.workers);
         unsigned size = options_.mbufs ? options_.mbufs : needed;
         if (size < needed)
             throw RuntimeError(fmt::format(
                 "a pool of {} mbufs is too small for {} port{} on socket {}: the rings and workers can hold {} "
-                "(ports x (rx queues x {} + tx queues x {} descriptors) + workers x (burst + cache))",
-                size, n, n == 1 ? "" : "s", socket, needed, options_.rx_descriptors, options_.tx_descriptors));
+                "({} ring descriptors + {} workers x (burst {} + 1.5 x cache {}))",
+                size, ports, ports == 1 ? "" : "s", socket, needed, descriptors, options_.workers,
+                RTE_GRAPH_BURST_SIZE, kPoolCache));
         std::string name = fmt::format("sl_ports_s{}", socket);
         rte_mempool* pool =
             rte_pktmbuf_pool_create(name.c_str(), size, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
@@ -96,7 +101,7 @@ Ports::Ports(const PortOptions& options) : options_(options) {
                                            rte_strerror(rte_errno)));
         pools_[socket] = pool;
     }
-    for (uint16_t p : ids_) setup(p);
+    for (const Setup& s : setups) start(s);
 
     // Wait for every link, bounded: a cable may be missing, and forwarding
     // starts anyway (the link may come up later).
@@ -121,23 +126,25 @@ Ports::Ports(const PortOptions& options) : options_(options) {
         for (uint16_t p : ids_) rx_queues_.push_back({p, q, (unsigned{p} + q) % options_.workers});
 }
 
-void Ports::setup(uint16_t port) {
+Ports::Setup Ports::configure(uint16_t port) {
     rte_eth_dev_info info{};
     int rc = rte_eth_dev_info_get(port, &info);
     if (rc != 0) fail(port, "cannot read its capabilities", rc);
     std::string name = port_name(port);
-    uint16_t rxq = options_.rx_queues;
-    auto txq = static_cast<uint16_t>(std::max<unsigned>(options_.tx_queues, options_.workers));
-    if (rxq > info.max_rx_queues)
+    Setup s;
+    s.port = port;
+    s.rxq = options_.rx_queues;
+    s.txq = static_cast<uint16_t>(std::max<unsigned>(options_.tx_queues, options_.workers));
+    if (s.rxq > info.max_rx_queues)
         throw RuntimeError(fmt::format("port {} ({}) has {} receive queue{}; --rxq {} asks for more", port, name,
-                                       info.max_rx_queues, info.max_rx_queues == 1 ? "" : "s", rxq));
-    if (txq > info.max_tx_queues)
+                                       info.max_rx_queues, info.max_rx_queues == 1 ? "" : "s", s.rxq));
+    if (s.txq > info.max_tx_queues)
         throw RuntimeError(fmt::format("port {} ({}) has {} transmit queue{}, and each of the {} workers needs "
                                        "its own; use fewer lcores",
-                                       port, name, info.max_tx_queues, info.max_tx_queues == 1 ? "" : "s", txq));
+                                       port, name, info.max_tx_queues, info.max_tx_queues == 1 ? "" : "s", s.txq));
 
     rte_eth_conf conf{};
-    if (rxq > 1) {
+    if (s.rxq > 1) {
         uint64_t wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
         uint64_t rss = wanted & info.flow_type_rss_offloads;
         if (rss == 0) {
@@ -145,7 +152,7 @@ void Ports::setup(uint16_t port) {
             std::fprintf(stderr,
                          "port %u (%s): no RSS over IP, TCP or UDP; %s decides how packets spread over its %u "
                          "queues\n",
-                         port, name.c_str(), info.driver_name, rxq);
+                         port, name.c_str(), info.driver_name, s.rxq);
         } else {
             if (rss != wanted && options_.verbose)
                 std::fprintf(stderr, "port %u (%s): RSS covers only some of IP/TCP/UDP (0x%llx of 0x%llx)\n", port,
@@ -161,41 +168,49 @@ void Ports::setup(uint16_t port) {
     else if (options_.verbose)
         std::fprintf(stderr, "port %u (%s): cannot send chained mbufs\n", port, name.c_str());
 
-    rc = rte_eth_dev_configure(port, rxq, txq, &conf);
+    rc = rte_eth_dev_configure(port, s.rxq, s.txq, &conf);
     if (rc != 0) fail(port, "configure", rc);
+    configured_.push_back(port);
     if (options_.mtu) {
         rc = rte_eth_dev_set_mtu(port, options_.mtu);
         if (rc != 0)
             throw RuntimeError(fmt::format("port {} ({}): cannot set MTU {} (the device allows {} to {}): {}", port,
                                            name, options_.mtu, info.min_mtu, info.max_mtu, rte_strerror(-rc)));
     }
-    uint16_t rxd = options_.rx_descriptors, txd = options_.tx_descriptors;
-    rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+    s.rxd = options_.rx_descriptors;
+    s.txd = options_.tx_descriptors;
+    rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &s.rxd, &s.txd);
     if (rc != 0) fail(port, "descriptor counts", rc);
-    int socket = port_socket(port);
-    rte_eth_rxconf rxconf = info.default_rxconf;
-    rxconf.offloads = conf.rxmode.offloads;
-    for (uint16_t q = 0; q < rxq; q++) {
-        rc = rte_eth_rx_queue_setup(port, q, rxd, static_cast<unsigned>(socket), &rxconf, pools_.at(socket));
+    s.socket = port_socket(port);
+    s.rxconf = info.default_rxconf;
+    s.rxconf.offloads = conf.rxmode.offloads;
+    s.txconf = info.default_txconf;
+    s.txconf.offloads = conf.txmode.offloads;
+    if (options_.verbose)
+        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors\n", port,
+                     name.c_str(), info.driver_name, s.socket, s.rxq, s.rxd, s.txq, s.txd);
+    return s;
+}
+
+void Ports::start(const Setup& s) {
+    uint16_t port = s.port;
+    auto socket = static_cast<unsigned>(s.socket);
+    for (uint16_t q = 0; q < s.rxq; q++) {
+        int rc = rte_eth_rx_queue_setup(port, q, s.rxd, socket, &s.rxconf, pools_.at(s.socket));
         if (rc != 0) fail(port, fmt::format("receive queue {}", q), rc);
     }
-    rte_eth_txconf txconf = info.default_txconf;
-    txconf.offloads = conf.txmode.offloads;
-    for (uint16_t q = 0; q < txq; q++) {
-        rc = rte_eth_tx_queue_setup(port, q, txd, static_cast<unsigned>(socket), &txconf);
+    for (uint16_t q = 0; q < s.txq; q++) {
+        int rc = rte_eth_tx_queue_setup(port, q, s.txd, socket, &s.txconf);
         if (rc != 0) fail(port, fmt::format("transmit queue {}", q), rc);
     }
-    rc = rte_eth_dev_start(port);
+    int rc = rte_eth_dev_start(port);
     if (rc != 0) fail(port, "start", rc);
     started_.push_back(port);
     if (options_.promiscuous) {
         rc = rte_eth_promiscuous_enable(port);
         if (rc != 0 && rc != -ENOTSUP) fail(port, "promiscuous mode", rc);
-        if (rc == -ENOTSUP) std::fprintf(stderr, "port %u (%s): no promiscuous mode\n", port, name.c_str());
+        if (rc == -ENOTSUP) std::fprintf(stderr, "port %u (%s): no promiscuous mode\n", port, port_name(port).c_str());
     }
-    if (options_.verbose)
-        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors\n", port,
-                     name.c_str(), info.driver_name, socket, rxq, rxd, txq, txd);
 }
 
 std::vector<int> Ports::tx_queues(unsigned worker) const {
@@ -224,7 +239,7 @@ void Ports::close() noexcept {
     stop();
     if (closed_) return;
     closed_ = true;
-    for (uint16_t p : ids_) rte_eth_dev_close(p);
+    for (uint16_t p : configured_) rte_eth_dev_close(p);
 }
 
 Ports::~Ports() {

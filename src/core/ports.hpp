@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 #include "graph/report.hpp"
@@ -49,8 +50,9 @@ struct PortStats {
 
 // The mbufs a socket's pool must hold so that no queue ever starves:
 //
-//   ports x (rx_queues x rx_descriptors + tx_queues x tx_descriptors)
-//     every descriptor of every ring can own an mbuf at once;
+//   the descriptors of every ring of the socket's ports
+//     (ports x (rx queues x rx descriptors + tx queues x tx descriptors),
+//     as the devices adjusted them): every descriptor can own an mbuf at once;
 // + workers x (RTE_GRAPH_BURST_SIZE + 1.5 x cache)
 //     a burst inside each worker's graph, and what each lcore's mempool
 //     cache may keep (it flushes above 1.5 times its size);
@@ -58,7 +60,7 @@ struct PortStats {
 // rounded up to 2^n - 1, the size the ring under the pool uses best.
 // Forgetting the transmit rings or the caches is the usual DPDK sizing
 // mistake: the pool then runs dry under load and receive queues stall.
-unsigned mbufs_needed(unsigned ports, const PortOptions& options);
+unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers);
 
 class Ports {
 public:
@@ -82,12 +84,22 @@ public:
     void close() noexcept;
 
 private:
-    void setup(uint16_t port);
+    // What configure() decided for a port, for start().
+    struct Setup {
+        uint16_t port = 0;
+        uint16_t rxq = 0, txq = 0, rxd = 0, txd = 0;
+        int socket = 0;
+        rte_eth_rxconf rxconf{};
+        rte_eth_txconf txconf{};
+    };
+    Setup configure(uint16_t port);
+    void start(const Setup& setup);
 
     PortOptions options_;
     std::vector<uint16_t> ids_;
     std::vector<RxQueue> rx_queues_;
     std::map<int, rte_mempool*> pools_;  // by socket
+    std::vector<uint16_t> configured_;  // closed at the end, started or not
     std::vector<uint16_t> started_;
     bool stopped_ = false;
     bool closed_ = false;
