@@ -252,7 +252,7 @@ protected:
         // No IPv6 on the test links: the kernel's own neighbour discovery and
         // MLD would otherwise join the traffic.
         for (auto [ns, d] : {std::pair{"gen", "a"}, {"dut", "b"}, {"dut", "c"}, {"sink", "d"}}) {
-            sh(in(ns, "sysctl -qw net.ipv6.conf." + dev(d) + ".disable_ipv6=1"));
+            sh(in(ns, "sh -c 'echo 1 > /proc/sys/net/ipv6/conf/" + dev(d) + "/disable_ipv6'"));
             sh(in(ns, "ip link set " + dev(d) + " mtu 9000 up"));
         }
     }
