@@ -20,7 +20,11 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
     for (size_t polled = 0; polled < queues_.size() && n < max; polled++) {
         const RxQueue& q = queues_[next_];
         next_ = next_ + 1 == queues_.size() ? 0 : next_ + 1;
-        n += rte_eth_rx_burst(q.port, q.queue, packets + n, std::min<uint16_t>(burst_, max - n));
+        uint16_t got = rte_eth_rx_burst(q.port, q.queue, packets + n, std::min<uint16_t>(burst_, max - n));
+        // `rx N` routes by the port; not every PMD sets it (net_ring passes
+        // mbufs through as they were sent, port and all).
+        for (uint16_t i = n; i < n + got; i++) packets[i]->port = q.port;
+        n += got;
     }
     if (n == 0) return 0;
     // The parse node reads every packet's first bytes next: ask for them now,

@@ -232,6 +232,18 @@ std::vector<PortStats> Ports::stats() const {
 void Ports::stop() noexcept {
     if (stopped_) return;
     stopped_ = true;
+    // What arrived after the last poll is freed, not left in the devices:
+    // not every PMD frees its queues when it closes (net_ring's ring
+    // outlives the port). Bounded, for sources that never run dry.
+    for (const RxQueue& q : rx_queues_) {
+        rte_mbuf* burst[64];
+        for (unsigned left = 4u * options_.rx_descriptors + 4096; left > 0;) {
+            uint16_t n = rte_eth_rx_burst(q.port, q.queue, burst, 64);
+            if (n == 0) break;
+            rte_pktmbuf_free_bulk(burst, n);
+            left = n > left ? 0 : left - n;
+        }
+    }
     for (uint16_t p : started_) rte_eth_dev_stop(p);
 }
 

@@ -45,8 +45,12 @@ public:
         uint16_t sent = 0;
         for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++)
             sent += rte_eth_tx_burst(port_, static_cast<uint16_t>(queue_), out + sent, n - sent);
-        if (!hand_over_)
-            for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
+        // Accepted first, then refused: a refused last copy must see what
+        // the accepted ones wrote.
+        for (uint16_t i = 0; i < sent; i++) {
+            if (hand_over_) burst.sent(i);
+            else sl::mark_written(out[i]);
+        }
         for (uint16_t i = sent; i < n; i++) {
             if (hand_over_) {
                 burst.take_back(i, tx_full_);

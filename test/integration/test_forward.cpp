@@ -169,6 +169,28 @@ TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
     EXPECT_EQ(reports, 3) << r.out;
 }
 
+TEST_F(Forward, AFullRingDropsAsTxFullAndAPacketSentOnceIsWritten) {
+    // net_ring0 loops what it is sent back to its receive side, and its ring
+    // holds what the forwarder has not read back yet. Each packet of port 0
+    // is offered to it twice per walk, the ring frees about one burst a
+    // walk: the first copies get in, the second find it full.
+    Result r = forward({"-l", "0", pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1",
+                        "--vdev=net_ring0", "--", "-q", "-e",
+                        "rx 0 | tx 1\nrx 0 | count | tx 1\nrx 1 | count name=back", "--duration", "1",
+                        "--stats-json", path("s.json")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    uint64_t tx_full = Stats{s.node("tx#1")}.number("\"tx_full\"");
+    EXPECT_GT(tx_full, 1000u);
+    EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_dropped\""), tx_full);
+    // A packet one of whose copies went out was written.
+    EXPECT_EQ(s.number("\"packets_written\""), Stats{port_object(s, 0)}.number("\"rx_packets\""));
+    // What came back through the ring is port 1's, whatever port the mbuf
+    // was received on before (net_ring does not set it).
+    EXPECT_EQ(Stats{s.node("back")}.number("\"packets\""), Stats{port_object(s, 1)}.number("\"rx_packets\""));
+    expect_conservation(s);
+}
+
 TEST_F(Forward, BadSetupsExitWithAClearMessage) {
     std::string in = sample("mixed.pcap");
     std::string port0 = pcap_port(0, in, {path("u.pcap")});

@@ -84,32 +84,40 @@ public:
     // (FilterContext::ends_paths()) and a device that frees what it sends (a
     // NIC's transmit ring): packet i's reference goes to the device, so the
     // graph neither takes another reference nor releases one.
-    //   hand_over(i)         before the device can see the mbuf; the packet
-    //                        counts as passed and written;
-    //   take_back(i, reason) for a packet the device then refused: it is
+    //   hand_over(i)         before the device can see the mbuf;
+    //   sent(i)              then for each packet the device accepted;
+    //   take_back(i, reason) then for each one it refused: the packet is
     //                        dropped for `reason` and freed here.
+    // A packet counts as written when any of its copies was sent, however
+    // many branches led it here.
     void hand_over(uint16_t i) noexcept {
         PacketMeta& pm = meta(packets_[i]);
-        const uint64_t bit = uint64_t{1} << (i & 63);
         if (pm.graph_refs == 1) {
-            was_last_[i >> 6] |= bit;
+            // The graph lets go: the packet's fate is settled now, as
+            // written unless take_back() says otherwise.
+            was_last_[i >> 6] |= uint64_t{1} << (i & 63);
             ledger_->written++;
         }
-        if (pm.fate & kFateWritten) was_written_[i >> 6] |= bit;
-        pm.fate |= kFateWritten;
         pm.graph_refs--;
         verdicts_[i] = kHandedOverBit;
     }
+    void sent(uint16_t i) noexcept {
+        // Other branches still hold this packet (it is alive); the fate they
+        // settle must say it was written. A last reference is the device's
+        // now and must not be touched.
+        if (!(was_last_[i >> 6] & (uint64_t{1} << (i & 63)))) meta(packets_[i]).fate |= kFateWritten;
+    }
     void take_back(uint16_t i, DropReason reason) noexcept {
         rte_mbuf* m = packets_[i];
-        const uint64_t bit = uint64_t{1} << (i & 63);
-        if (was_last_[i >> 6] & bit) {
-            ledger_->written--;
-            ledger_->drops[reason]++;
+        PacketMeta& pm = meta(m);
+        if (was_last_[i >> 6] & (uint64_t{1} << (i & 63))) {
+            // Written after all if another branch, or another copy sent
+            // just now, wrote it.
+            if (!(pm.fate & kFateWritten)) {
+                ledger_->written--;
+                ledger_->drops[reason]++;
+            }
         } else {
-            // Other branches still hold the packet and will settle its fate.
-            PacketMeta& pm = meta(m);
-            if (!(was_written_[i >> 6] & bit)) pm.fate &= static_cast<uint8_t>(~kFateWritten);
             pm.release_reason = reason;
         }
         drops_++;
@@ -123,8 +131,7 @@ private:
     uint16_t size_;
     uint16_t drops_ = 0;
     detail::Ledger* ledger_;
-    std::array<uint64_t, 4> was_last_{};     // by packet: hand_over took the graph's last reference
-    std::array<uint64_t, 4> was_written_{};  // by packet: another sink had written it already
+    std::array<uint64_t, 4> was_last_{};  // by packet: hand_over took the graph's last reference
 };
 
 // What a filter reads of a packet. The shadow-buffer runtime uses it to decide
