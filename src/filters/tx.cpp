@@ -34,27 +34,20 @@ public:
     void process(sl::Burst& burst) noexcept override {
         if (file_) return file_->process(burst);
         uint16_t n = burst.size();
-        rte_mbuf* out[RTE_GRAPH_BURST_SIZE];
-        for (uint16_t i = 0; i < n; i++) {
-            out[i] = burst[i];
-            // Where every path ends here, the graph's own reference goes to
-            // the transmit ring; otherwise the ring takes one more.
-            if (hand_over_) burst.hand_over(i);
-            else rte_pktmbuf_refcnt_update(out[i], 1);
-        }
+        auto** out = const_cast<rte_mbuf**>(burst.packets());
+        // Where every path ends here, the graph's own references go to the
+        // transmit ring; otherwise the ring takes one more of each packet.
+        if (hand_over_) burst.hand_over_all();
+        else
+            for (uint16_t i = 0; i < n; i++) rte_pktmbuf_refcnt_update(out[i], 1);
         uint16_t sent = 0;
         for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++)
             sent += rte_eth_tx_burst(port_, static_cast<uint16_t>(queue_), out + sent, n - sent);
-        // Accepted first, then refused: a refused last copy must see what
-        // the accepted ones wrote.
-        for (uint16_t i = 0; i < sent; i++) {
-            if (hand_over_) burst.sent(i);
-            else sl::mark_written(out[i]);
-        }
-        for (uint16_t i = sent; i < n; i++) {
-            if (hand_over_) {
-                burst.take_back(i, tx_full_);
-            } else {
+        if (hand_over_) {
+            burst.settle(sent, tx_full_);
+        } else {
+            for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
+            for (uint16_t i = sent; i < n; i++) {
                 rte_pktmbuf_refcnt_update(out[i], -1);
                 burst.drop(i, tx_full_);
             }

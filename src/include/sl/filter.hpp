@@ -82,47 +82,57 @@ public:
 
     // For a sink whose node ends every path through it
     // (FilterContext::ends_paths()) and a device that frees what it sends (a
-    // NIC's transmit ring): packet i's reference goes to the device, so the
-    // graph neither takes another reference nor releases one.
-    //   hand_over(i)         before the device can see the mbuf;
-    //   sent(i)              then for each packet the device accepted;
-    //   take_back(i, reason) then for each one it refused: the packet is
-    //                        dropped for `reason` and freed here.
-    // A packet counts as written when any of its copies was sent, however
-    // many branches led it here.
-    void hand_over(uint16_t i) noexcept {
-        PacketMeta& pm = meta(packets_[i]);
-        if (pm.graph_refs == 1) {
-            // The graph lets go: the packet's fate is settled now, as
-            // written unless take_back() says otherwise.
-            was_last_[i >> 6] |= uint64_t{1} << (i & 63);
-            ledger_->written++;
-        }
-        pm.graph_refs--;
-        verdicts_[i] = kHandedOverBit;
-    }
-    void sent(uint16_t i) noexcept {
-        // Other branches still hold this packet (it is alive); the fate they
-        // settle must say it was written. A last reference is the device's
-        // now and must not be touched.
-        if (!(was_last_[i >> 6] & (uint64_t{1} << (i & 63)))) meta(packets_[i]).fate |= kFateWritten;
-    }
-    void take_back(uint16_t i, DropReason reason) noexcept {
-        rte_mbuf* m = packets_[i];
-        PacketMeta& pm = meta(m);
-        if (was_last_[i >> 6] & (uint64_t{1} << (i & 63))) {
-            // Written after all if another branch, or another copy sent
-            // just now, wrote it.
-            if (!(pm.fate & kFateWritten)) {
-                ledger_->written--;
-                ledger_->drops[reason]++;
+    // NIC's transmit ring): the graph's references go to the device, so the
+    // graph neither takes more references nor releases them.
+    //   hand_over_all()          before the device sees the burst's mbufs;
+    //   settle(accepted, reason) once the device took the first `accepted`
+    //                            of packets(), in order: the rest are dropped
+    //                            for `reason` and freed here.
+    // A packet counts as written when any of its copies went out, however
+    // many branches led it here. After hand_over_all() the accepted mbufs
+    // are the device's; settle() touches only those still held elsewhere.
+    void hand_over_all() noexcept {
+        for (uint16_t i = 0; i < size_; i++) {
+            PacketMeta& pm = meta(packets_[i]);
+            if (pm.graph_refs == 1) {
+                // The graph lets go: the packet's fate is settled now, as
+                // written unless settle() finds this copy refused.
+                last_[i >> 6] |= uint64_t{1} << (i & 63);
+                ledger_->written++;
             }
-        } else {
-            pm.release_reason = reason;
+            pm.graph_refs--;
+            verdicts_[i] = kHandedOverBit;
         }
-        drops_++;
-        verdicts_[i] = kHandedOverBit | kDropBit | reason;
-        rte_pktmbuf_free(m);
+    }
+    void settle(uint16_t accepted, DropReason reason) noexcept {
+        // A copy that went out while the graph still holds its packet (fan-out
+        // into this sink) marks it written for whichever branch lets go last.
+        // When the packet's last copy is in this burst and went out too, the
+        // device may have freed the mbuf already; that copy counted it.
+        for (uint16_t i = 0; i < accepted; i++) {
+            if (is_last(i)) continue;
+            bool counted = false;
+            for (uint16_t j = i + 1; j < size_ && !counted; j++)
+                counted = packets_[j] == packets_[i] && is_last(j) && j < accepted;
+            if (!counted) meta(packets_[i]).fate |= kFateWritten;
+        }
+        for (uint16_t i = accepted; i < size_; i++) {
+            rte_mbuf* m = packets_[i];
+            PacketMeta& pm = meta(m);  // alive: this refused copy's reference is still ours
+            if (is_last(i)) {
+                // Written after all when another branch, or a copy that went
+                // out just now, wrote it.
+                if (!(pm.fate & kFateWritten)) {
+                    ledger_->written--;
+                    ledger_->drops[reason]++;
+                }
+            } else {
+                pm.release_reason = reason;
+            }
+            drops_++;
+            verdicts_[i] = kHandedOverBit | kDropBit | reason;
+        }
+        rte_pktmbuf_free_bulk(packets_ + accepted, size_ - accepted);
     }
 
 private:
@@ -131,7 +141,8 @@ private:
     uint16_t size_;
     uint16_t drops_ = 0;
     detail::Ledger* ledger_;
-    std::array<uint64_t, 4> was_last_{};  // by packet: hand_over took the graph's last reference
+    bool is_last(uint16_t i) const noexcept { return last_[i >> 6] & (uint64_t{1} << (i & 63)); }
+    std::array<uint64_t, 4> last_{};  // by packet: hand_over_all() took the graph's last reference
 };
 
 // What a filter reads of a packet. The shadow-buffer runtime uses it to decide
