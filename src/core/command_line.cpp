@@ -47,6 +47,10 @@ std::optional<double> seconds(const char* text) {
     return v;
 }
 
+lang::Program read_pipelines(const std::string& config_file, const std::string& config_text) {
+    return config_file.empty() ? lang::parse(config_text, "command-line") : lang::parse_file(config_file);
+}
+
 bool create_output_dir(const std::string& dir) {
     if (dir.empty()) return true;
     std::error_code ec;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "lang/ast.hpp"
+
 namespace sl::core {
 
 struct CommandLine {
@@ -35,6 +37,10 @@ void print_error(const std::exception& e);
 // print_error(), then the exit status it calls for: 2 for a configuration
 // error, 1 for anything else.
 int exit_status_after(const std::exception& e);
+
+// The pipelines of -c FILE, or else of -e TEXT (named "command-line" in
+// diagnostics). Throws ConfigError.
+lang::Program read_pipelines(const std::string& config_file, const std::string& config_text);
 
 // Creates the output folder (-o) with its parents; false after saying why.
 bool create_output_dir(const std::string& dir);

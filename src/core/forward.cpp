@@ -101,8 +101,7 @@ private:
 Session* g_session = nullptr;
 
 lang::Program Session::read_config() const {
-    return options_.config_file.empty() ? lang::parse(options_.config_text, "command-line")
-                                        : lang::parse_file(options_.config_file);
+    return read_pipelines(options_.config_file, options_.config_text);
 }
 
 std::vector<std::unique_ptr<graph::Runtime>> Session::build(const lang::Program& config, bool reload) {
@@ -115,7 +114,7 @@ std::vector<std::unique_ptr<graph::Runtime>> Session::build(const lang::Program&
         b.worker = w->index;
         b.workers = static_cast<unsigned>(workers_.size());
         b.live = true;
-        b.tx_queues.assign(port_count_, static_cast<int>(w->index));
+        b.tx_queues.assign(port_count_, static_cast<int>(w->index));  // worker w owns queue w of every port
         graphs.push_back(std::make_unique<graph::Runtime>(config, b, reload ? w->runtime.get() : nullptr));
     }
     return graphs;

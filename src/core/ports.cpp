@@ -213,11 +213,6 @@ void Ports::start(const Setup& s) {
     }
 }
 
-std::vector<int> Ports::tx_queues(unsigned worker) const {
-    std::vector<int> queues(ids_.size(), static_cast<int>(worker));
-    return queues;
-}
-
 std::vector<PortStats> Ports::stats() const {
     std::vector<PortStats> out;
     for (uint16_t p : ids_) {

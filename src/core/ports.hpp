@@ -2,8 +2,9 @@
 // can do, started, and stopped and closed at the end.
 //
 // Queues: every port gets `rx_queues` receive queues (spread by RSS when there
-// are several) and one transmit queue per worker, so that workers never share
-// a queue. Each port's receive queues are spread over the workers.
+// are several) and one transmit queue per worker (worker w owns queue w), so
+// that workers never share one. Each port's receive queues are spread over
+// the workers.
 //
 // Mempools: one per NUMA socket that has ports, sized by mbufs_needed().
 #pragma once
@@ -71,10 +72,7 @@ public:
     Ports(const Ports&) = delete;
     Ports& operator=(const Ports&) = delete;
 
-    uint16_t count() const noexcept { return static_cast<uint16_t>(ids_.size()); }
     const std::vector<RxQueue>& rx_queues() const noexcept { return rx_queues_; }
-    // Worker w's transmit queue on each port, indexed by port id.
-    std::vector<int> tx_queues(unsigned worker) const;
     std::vector<PortStats> stats() const;
     // The pools, for the leak check at the end.
     const std::map<int, rte_mempool*>& pools() const noexcept { return pools_; }

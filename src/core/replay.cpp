@@ -72,8 +72,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
     // 1. The configuration, before anything is opened.
     lang::Program config;
     try {
-        config = options.config_file.empty() ? lang::parse(options.config_text, "command-line")
-                                             : lang::parse_file(options.config_file);
+        config = read_pipelines(options.config_file, options.config_text);
     } catch (const std::exception& e) {
         print_error(e);
         return 2;
