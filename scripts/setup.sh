@@ -9,6 +9,7 @@ packages=(
   libpcap-dev                        # capture files and BPF compilation
   libfmt-dev libspdlog-dev           # formatting and logging
   libgtest-dev                       # unit and integration tests
+  libhyperscan-dev                   # match and regex: multi-pattern search in payloads
   tcpdump                            # the oracle the tests compare against
   tcpreplay iproute2                 # sl-forward's tests: traffic through veth pairs in namespaces
   python3 python3-scapy              # scripts/make-samples.py

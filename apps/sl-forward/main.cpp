@@ -33,6 +33,7 @@ const char* kUsage =
     "  --stats-interval S    print rates per port and per node every S seconds\n"
     "  --stats-json FILE     write the final statistics as JSON\n"
     "  --duration S          stop after S seconds (default: at SIGINT or SIGTERM)\n"
+    SL_SHADOW_USAGE
     "  --dot FILE            write the graph in Graphviz dot format\n"
     "  -q, --quiet           no final table\n"
     "  -v, --verbose         DPDK's start-up log and port details\n"
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
         {"stats-json", required_argument, nullptr, kStatsJson},
         {"duration", required_argument, nullptr, kDuration},
         {"dot", required_argument, nullptr, kDot},
+        SL_SHADOW_LONG_OPTIONS,
         {"quiet", no_argument, nullptr, 'q'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -106,7 +108,12 @@ int main(int argc, char** argv) {
         case kStatsJson: options.stats_json = optarg; break;
         case kDuration: ok = duration("--duration", options.duration); break;
         case kDot: options.dot_file = optarg; break;
-        default: return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
+        default:
+            if (sl::core::is_shadow_option(c)) {
+                if (auto error = sl::core::shadow_option(c, optarg, options.shadow)) return usage_error(*error);
+                break;
+            }
+            return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
     if (!ok) return 2;

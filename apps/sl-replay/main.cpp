@@ -28,9 +28,7 @@ const char* kUsage =
     "  --stats-json FILE     write per-node statistics as JSON\n"
     "  --speed MODE          top (default), realtime, or xN (N times real time)\n"
     "  --loop N              replay the captures N times\n"
-    "  --shadow POLICY       zero-copy (default): packets point into the mapped\n"
-    "                        capture; copy-once: each record is copied into mbuf\n"
-    "                        memory (always so when a filter writes packets)\n"
+    SL_SHADOW_USAGE
     "  --dot FILE            write the graph in Graphviz dot format\n"
     "  --filters             list the filters and exit\n"
     "  -q, --quiet           no table, no progress line\n"
@@ -54,12 +52,12 @@ int main(int argc, char** argv) {
     sl::core::ReplayOptions options;
     options.eal_args = line.eal_args;
 
-    enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters, kShadow };
+    enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters };
     static const option long_options[] = {
         {"stats-json", required_argument, nullptr, kStatsJson},
         {"speed", required_argument, nullptr, kSpeed},
         {"loop", required_argument, nullptr, kLoop},
-        {"shadow", required_argument, nullptr, kShadow},
+        SL_SHADOW_LONG_OPTIONS,
         {"dot", required_argument, nullptr, kDot},
         {"filters", no_argument, nullptr, kFilters},
         {"quiet", no_argument, nullptr, 'q'},
@@ -91,13 +89,6 @@ int main(int argc, char** argv) {
             options.loops = *n;
             break;
         }
-        case kShadow: {
-            std::string s = optarg;
-            if (s == "zero-copy") options.record_mode = sl::io::RecordMode::attach;
-            else if (s == "copy-once") options.record_mode = sl::io::RecordMode::copy;
-            else return usage_error(fmt::format("--shadow takes zero-copy or copy-once, not '{}'", s));
-            break;
-        }
         case kSpeed: {
             std::string s = optarg;
             if (s == "top") {
@@ -115,7 +106,12 @@ int main(int argc, char** argv) {
             }
             break;
         }
-        default: return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
+        default:
+            if (sl::core::is_shadow_option(c)) {
+                if (auto error = sl::core::shadow_option(c, optarg, options.shadow)) return usage_error(*error);
+                break;
+            }
+            return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
     for (int i = optind; i < line.argc(); i++) options.captures.push_back(line.argv[static_cast<size_t>(i)]);

@@ -69,4 +69,28 @@ void print_error(const std::exception& e) {
     else std::fprintf(stderr, "error: %s\n", e.what());
 }
 
+bool is_shadow_option(int code) { return code >= kShadowOptionCode && code <= kShadowOptionCode + 2; }
+
+std::optional<std::string> shadow_option(int code, const char* value, shadow::ShadowOptions& options) {
+    switch (code - kShadowOptionCode) {
+    case 0: {
+        std::string error;
+        auto policy = shadow::parse_policy(value, error);
+        if (!policy) return "--shadow: " + error;
+        options.policy = *policy;
+        return std::nullopt;
+    }
+    case 1:
+        if (!*value) return std::string("--dma takes a DMA device name or id");
+        options.dma_device = value;
+        return std::nullopt;
+    default: {
+        auto n = bounded_number(value, 0, UINT32_MAX - 1);
+        if (!n) return fmt::format("--dma-min-bytes takes a number of bytes, not '{}'", value);
+        options.dma_min_bytes = static_cast<uint32_t>(*n);
+        return std::nullopt;
+    }
+    }
+}
+
 }  // namespace sl::core

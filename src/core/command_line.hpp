@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lang/ast.hpp"
+#include "shadow/engines.hpp"
 
 namespace sl::core {
 
@@ -41,6 +42,24 @@ int exit_status_after(const std::exception& e);
 // The pipelines of -c FILE, or else of -e TEXT (named "command-line" in
 // diagnostics). Throws ConfigError.
 lang::Program read_pipelines(const std::string& config_file, const std::string& config_text);
+
+// The shadow-buffer options both apps take, for their getopt tables (codes
+// from kShadowOptionCode on) and their usage texts.
+inline constexpr int kShadowOptionCode = 2000;
+#define SL_SHADOW_USAGE \
+    "  --shadow POLICY       how filters read packets: hybrid (default: headers in\n" \
+    "                        place, payload pulled when a filter asks), hybrid:N,\n" \
+    "                        zero-copy, copy-once or prefetch\n" \
+    "  --dma DEVICE          pull payloads with this dmadev (a name or id, e.g.\n" \
+    "                        dma_skeleton with --vdev=dma_skeleton,lcore=1)\n" \
+    "  --dma-min-bytes N     copies below N bytes go to the CPU (default: measured)\n"
+// Fills `options` from one of those options; the usage error otherwise.
+std::optional<std::string> shadow_option(int code, const char* value, shadow::ShadowOptions& options);
+bool is_shadow_option(int code);
+#define SL_SHADOW_LONG_OPTIONS                                                   \
+    {"shadow", required_argument, nullptr, ::sl::core::kShadowOptionCode},       \
+    {"dma", required_argument, nullptr, ::sl::core::kShadowOptionCode + 1},      \
+    {"dma-min-bytes", required_argument, nullptr, ::sl::core::kShadowOptionCode + 2}
 
 // Creates the output folder (-o) with its parents; false after saying why.
 bool create_output_dir(const std::string& dir);

@@ -20,6 +20,7 @@
 #include "core/command_line.hpp"
 #include "core/eal.hpp"
 #include "core/port_source.hpp"
+#include "shadow/engines.hpp"
 #include "graph/registry.hpp"
 #include "graph/report.hpp"
 #include "graph/runtime.hpp"
@@ -87,6 +88,8 @@ private:
     const char* program_;
     // Declared first: the EAL stops after everything below is gone.
     EalSession eal_session_;
+    // Before the workers: their graphs copy through these engines.
+    std::unique_ptr<shadow::CopyEngines> engines_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<Ports> ports_;
     uint16_t port_count_ = 0;
@@ -99,6 +102,10 @@ private:
 };
 
 Session* g_session = nullptr;
+
+// The largest frame a port may deliver (a jumbo frame, chained or not): it
+// sizes each worker's shadow memory.
+constexpr uint32_t kLargestFrame = 9728;
 
 lang::Program Session::read_config() const {
     return read_pipelines(options_.config_file, options_.config_text);
@@ -115,6 +122,9 @@ std::vector<std::unique_ptr<graph::Runtime>> Session::build(const lang::Program&
         b.workers = static_cast<unsigned>(workers_.size());
         b.live = true;
         b.tx_queues.assign(port_count_, static_cast<int>(w->index));  // worker w owns queue w of every port
+        b.shadow = options_.shadow.policy;
+        b.largest_packet = kLargestFrame;
+        b.copy_engine = engines_->for_worker(w->index);
         graphs.push_back(std::make_unique<graph::Runtime>(config, b, reload ? w->runtime.get() : nullptr));
     }
     return graphs;
@@ -323,6 +333,8 @@ int Session::run() {
         if (options_.tx_queues && options_.tx_queues < workers_.size())
             throw ConfigError(fmt::format("--txq {}: each of the {} workers needs its own transmit queue",
                                           options_.tx_queues, workers_.size()));
+        engines_ = std::make_unique<shadow::CopyEngines>(options_.shadow, static_cast<unsigned>(workers_.size()),
+                                                         static_cast<int>(rte_socket_id()), options_.verbosity > 0);
         auto graphs = build(config, false);
         for (size_t i = 0; i < workers_.size(); i++) {
             workers_[i]->runtime = std::move(graphs[i]);

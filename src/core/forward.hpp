@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/ports.hpp"
+#include "shadow/engines.hpp"
 
 namespace sl::core {
 
@@ -17,6 +18,7 @@ struct ForwardOptions {
     std::string stats_json;             // --stats-json
     std::string dot_file;               // --dot
     PortOptions ports;                  // --rxq, --burst, --mtu, --promisc, --mbufs
+    shadow::ShadowOptions shadow;       // --shadow, --dma, --dma-min-bytes
     unsigned tx_queues = 0;             // --txq; 0: one per worker
     double stats_interval = 0;          // --stats-interval; 0: none
     double duration = 0;                // --duration; 0: until a signal

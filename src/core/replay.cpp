@@ -24,6 +24,7 @@
 #include "io/capture_reader.hpp"
 #include "lang/ast.hpp"
 #include "packet/parser.hpp"
+#include "shadow/engines.hpp"
 
 namespace sl::core {
 namespace {
@@ -37,6 +38,9 @@ void on_signal(int) { g_stop.store(true); }
 // a burst of such records runs the pool dry, the source ends the burst early
 // and the next walk continues; a bigger pool would only cost start-up time.
 constexpr unsigned kReplayPoolSize = 2047;
+// How far ahead of the records being read prefetch asks the kernel for the
+// file: enough for the disk to stream while the graph works.
+constexpr uint64_t kPrefetchReadAhead = 64u << 20;
 
 
 class ProgressLine {
@@ -99,6 +103,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
 
     // 3. DPDK, then the graph: every filter is built before a packet is read.
     EalSession eal_session;
+    std::unique_ptr<shadow::CopyEngines> engines;  // outlives the graph that copies through it
     rte_mempool* pool = nullptr;
     std::unique_ptr<Ports> ports;  // when the EAL has ports, `tx N` sends on them
     std::unique_ptr<graph::Runtime> runtime;
@@ -107,7 +112,12 @@ int run_replay(const ReplayOptions& options, const char* program) {
         eal.user_args = options.eal_args;
         eal.verbose = options.verbosity > 0;
         start_eal(program, eal);
+        engines = std::make_unique<shadow::CopyEngines>(options.shadow, 1, static_cast<int>(rte_socket_id()),
+                                                        options.verbosity > 0);
         graph::BuildOptions build;
+        build.shadow = options.shadow.policy;
+        build.largest_packet = io::CaptureReader::kMaxSnaplen;
+        build.copy_engine = engines->for_worker(0);
         build.dlt = readers[0]->dlt();
         build.linktype = readers[0]->linktype();
         build.output_dir = options.output_dir;
@@ -133,7 +143,11 @@ int run_replay(const ReplayOptions& options, const char* program) {
     auto previous_int = std::signal(SIGINT, on_signal);
     auto previous_term = std::signal(SIGTERM, on_signal);
     // A NIC sends from mbuf memory it can reach by DMA, not from a mapped file.
-    io::RecordMode mode = runtime->writes_packets() || ports ? io::RecordMode::copy : options.record_mode;
+    // Every policy reads the records where the file is mapped (the imported
+    // segment); prefetch also asks the kernel for the file further ahead.
+    io::RecordMode mode = runtime->writes_packets() || ports ? io::RecordMode::copy : io::RecordMode::attach;
+    if (options.shadow.policy.policy == shadow::Policy::prefetch)
+        for (auto& r : readers) r->set_read_ahead(kPrefetchReadAhead);
     io::CaptureSource source(readers, pool, mode, options.pacing, options.loops, &g_stop);
     int status = 0;
     graph::RunReport report;

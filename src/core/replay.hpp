@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/capture_source.hpp"
+#include "shadow/engines.hpp"
 
 namespace sl::core {
 
@@ -19,7 +20,7 @@ struct ReplayOptions {
     std::string dot_file;               // --dot
     io::Pacing pacing;                  // --speed
     uint64_t loops = 1;                 // --loop
-    io::RecordMode record_mode = io::RecordMode::attach;  // --shadow
+    shadow::ShadowOptions shadow;       // --shadow, --dma, --dma-min-bytes
     int verbosity = 0;                  // -1 quiet, 0 normal, 1 verbose
     std::vector<std::string> captures;
 };

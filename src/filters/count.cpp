@@ -22,5 +22,5 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Count, "count", sl::Access::headers, 0, "count packets and bytes, pass all",
+SL_REGISTER_FILTER(Count, "count", sl::Access::metadata, 0, "count packets and bytes, pass all",
                    "count [name=NAME]")

@@ -10,5 +10,5 @@ struct DestinationPort {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, "dport", sl::Access::headers, sl::kClassifier,
+SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, "dport", sl::Access::metadata, sl::kClassifier,
                    "class = transport destination port", "dport")

@@ -16,4 +16,4 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Drop, "drop", sl::Access::headers, 0, "drop every packet", "drop")
+SL_REGISTER_FILTER(Drop, "drop", sl::Access::metadata, 0, "drop every packet", "drop")

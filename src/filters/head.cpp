@@ -24,4 +24,4 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Head, "head", sl::Access::headers, 0, "pass the first N packets", "head N")
+SL_REGISTER_FILTER(Head, "head", sl::Access::metadata, 0, "pass the first N packets", "head N")

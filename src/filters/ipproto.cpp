@@ -10,5 +10,5 @@ struct IpProtocol {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<IpProtocol>, "ipproto", sl::Access::headers, sl::kClassifier,
+SL_REGISTER_FILTER(sl::FieldClassifier<IpProtocol>, "ipproto", sl::Access::metadata, sl::kClassifier,
                    "class = IP protocol number", "ipproto")

@@ -19,5 +19,5 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Pcap, "pcap", sl::Access::payload, sl::kSink | sl::kSharedByArgs,
+SL_REGISTER_FILTER(Pcap, "pcap", sl::Access::metadata, sl::kSink | sl::kSharedByArgs,
                    "write packets to a pcap file", "pcap \"FILE\"")

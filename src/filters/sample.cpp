@@ -24,4 +24,4 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Sample, "sample", sl::Access::headers, 0, "pass 1 packet in N", "sample N")
+SL_REGISTER_FILTER(Sample, "sample", sl::Access::metadata, 0, "pass 1 packet in N", "sample N")

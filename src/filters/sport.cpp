@@ -10,5 +10,5 @@ struct SourcePort {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<SourcePort>, "sport", sl::Access::headers, sl::kClassifier,
+SL_REGISTER_FILTER(sl::FieldClassifier<SourcePort>, "sport", sl::Access::metadata, sl::kClassifier,
                    "class = transport source port", "sport")

@@ -75,5 +75,5 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Tx, "tx", sl::Access::payload, sl::kSink | sl::kSharedByArgs,
+SL_REGISTER_FILTER(Tx, "tx", sl::Access::metadata, sl::kSink | sl::kSharedByArgs,
                    "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)", "tx N")

@@ -10,5 +10,5 @@ struct OuterVlan {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<OuterVlan>, "vlan", sl::Access::headers, sl::kClassifier,
+SL_REGISTER_FILTER(sl::FieldClassifier<OuterVlan>, "vlan", sl::Access::metadata, sl::kClassifier,
                    "class = outer VLAN id", "vlan")

@@ -29,6 +29,13 @@ std::string json_counts(const std::map<std::string, uint64_t>& counts) {
     return out + "}";
 }
 
+std::string json_shadow(const shadow::Counters& c) {
+    return fmt::format("\"bytes_zero_copy\":{},\"bytes_pulled\":{},\"bytes_copied_dma\":{},\"bytes_copied_cpu\":{},"
+                       "\"dma_batches\":{},\"dma_wait_cycles\":{},\"dma_fallbacks\":{},\"shadow_full\":{}",
+                       c.bytes_zero_copy, c.bytes_pulled, c.bytes_copied_dma, c.bytes_copied_cpu, c.dma_batches,
+                       c.dma_wait_cycles, c.dma_fallbacks, c.shadow_full);
+}
+
 }  // namespace
 
 void merge(Report& into, const Report& from) {
@@ -38,6 +45,7 @@ void merge(Report& into, const Report& from) {
     }
     into.packets_read += from.packets_read;
     into.packets_written += from.packets_written;
+    into.shadow.add(from.shadow);
     for (const auto& [reason, n] : from.drops) into.drops[reason] += n;
     for (const auto& f : from.nodes) {
         auto it = std::find_if(into.nodes.begin(), into.nodes.end(), [&](const NodeReport& n) { return n.name == f.name; });
@@ -49,6 +57,7 @@ void merge(Report& into, const Report& from) {
         it->packets_out += f.packets_out;
         it->calls += f.calls;
         it->cycles += f.cycles;
+        it->shadow.add(f.shadow);
         for (const auto& [reason, n] : f.drops) it->drops[reason] += n;
         for (const auto& [name, value] : f.counters) {
             auto c = std::find_if(it->counters.begin(), it->counters.end(), [&](const auto& x) { return x.first == name; });
@@ -79,13 +88,21 @@ std::string format_table(const RunReport& report) {
         for (const auto& [name, value] : n.counters)
             if (value) parts.push_back(fmt::format("{}={}", name, value));
         for (const auto& [name, value] : n.info) parts.push_back(fmt::format("{}={}", name, value));
+        if (n.shadow.bytes_pulled) parts.push_back(fmt::format("pulled={} B", n.shadow.bytes_pulled));
+        if (n.shadow.bytes_copied_dma) parts.push_back(fmt::format("by dma={} B", n.shadow.bytes_copied_dma));
+        if (n.shadow.dma_fallbacks) parts.push_back(fmt::format("dma_fallbacks={}", n.shadow.dma_fallbacks));
+        if (n.shadow.shadow_full) parts.push_back(fmt::format("shadow_full={}", n.shadow.shadow_full));
         if (!parts.empty()) details += fmt::format("  {}: {}\n", n.name, fmt::join(parts, ", "));
     }
     if (!details.empty()) out += "\n" + details;
     std::vector<std::string> fates;
     for (const auto& [reason, count] : r.drops) fates.push_back(fmt::format("{}={}", reason, count));
+    const shadow::Counters& sh = r.shadow;
+    out += fmt::format("\nshadow {}, copies by {}: {} bytes pulled ({} by DMA in {} batches, {} by CPU), {} read in place\n",
+                       r.shadow_policy, r.copy_engine, sh.bytes_pulled, sh.bytes_copied_dma, sh.dma_batches,
+                       sh.bytes_copied_cpu, sh.bytes_zero_copy);
     double mpps = report.elapsed_s > 0 ? double(r.packets_read) / report.elapsed_s / 1e6 : 0;
-    out += fmt::format("\nread {} packets, wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
+    out += fmt::format("read {} packets, wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
                        r.packets_written, r.dropped(),
                        fates.empty() ? "" : fmt::format(" ({})", fmt::join(fates, ", ")), report.elapsed_s, mpps);
     return out;
@@ -98,10 +115,11 @@ std::string format_json(const RunReport& report) {
         std::map<std::string, uint64_t> counters(n.counters.begin(), n.counters.end());
         nodes += fmt::format(
             "{}{{\"name\":{},\"filter\":{},\"packets_in\":{},\"packets_out\":{},\"drops\":{},"
-            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{},\"info\":{}}}",
+            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{},\"info\":{},\"access\":{},\"shadow\":{{{}}}}}",
             nodes.empty() ? "" : ",", json_string(n.name), json_string(n.filter), n.packets_in, n.packets_out,
             json_counts(n.drops), n.cycles_per_packet(), n.calls, json_counts(counters),
-            json_counts(std::map<std::string, uint64_t>(n.info.begin(), n.info.end())));
+            json_counts(std::map<std::string, uint64_t>(n.info.begin(), n.info.end())), json_string(n.access),
+            json_shadow(n.shadow));
     }
     std::string pools;
     for (const auto& p : report.pools)
@@ -120,8 +138,9 @@ std::string format_json(const RunReport& report) {
     if (!report.workers.empty()) ports += fmt::format("],\"workers\":[{}", workers);
     return fmt::format(
         "{{\"nodes\":[{}],\"totals\":{{\"packets_read\":{},\"packets_written\":{},\"packets_dropped\":{},"
-        "\"drops\":{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",
-        nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), report.elapsed_s, pools,
+        "\"drops\":{}}},\"shadow\":{{\"policy\":{},\"engine\":{},{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",
+        nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), json_string(r.shadow_policy),
+        json_string(r.copy_engine), json_shadow(r.shadow), report.elapsed_s, pools,
         report.ports.empty() ? "" : fmt::format(",\"ports\":[{}]", ports));
 }
 

@@ -12,6 +12,7 @@
 #include <rte_string_fns.h>
 
 #include "graph/registry.hpp"
+#include "shadow/shadows.hpp"
 
 namespace sl::graph {
 
@@ -58,6 +59,8 @@ struct Runtime::Node {
     std::unique_ptr<Filter> filter;
     std::deque<std::pair<std::string, uint64_t>> counters;
     std::vector<std::pair<std::string, uint64_t>> info;
+    Access access = Access::metadata;  // the type's, or what the filter set from its arguments
+    shadow::Counters shadow;
     Runtime* runtime = nullptr;
     uint64_t in = 0;
     uint64_t out = 0;
@@ -106,6 +109,7 @@ public:
         return port < options_.tx_queues.size() ? options_.tx_queues[port] : -1;
     }
     bool ends_paths() const override { return node_.outs.empty(); }
+    void set_access(Access access) override { node_.access = access; }
 
 private:
     Runtime::Node& node_;
@@ -165,10 +169,11 @@ struct NodeCallbacks {
         uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE);
         for (uint16_t i = 0; i < n; i++) {
             PacketMeta& pm = meta(packets[i]);
-            pm.fate = 0;
+            pm.flags = 0;
             pm.release_reason = 0;
             pm.graph_refs = 1;
         }
+        rt->shadows_->begin_walk(packets, n, rt->rx_shadow_);
         rt->totals_.read += n;
         if (n) rte_node_next_stream_put(graph, node, 0, n);
         return n;
@@ -180,29 +185,57 @@ struct NodeCallbacks {
         // A node with several predecessors can receive more than one burst
         // at once; filters always see at most RTE_GRAPH_BURST_SIZE packets.
         if (count <= RTE_GRAPH_BURST_SIZE) {
-            Burst burst = run_filter(n, packets, count);
-            if (burst.drop_count() == 0 && n.routing.single) {
+            uint16_t kept = bring_in(graph, node, n, packets, count);
+            if (kept == 0) return count;
+            Burst burst = run_filter(n, packets, kept);
+            if (kept == count && burst.drop_count() == 0 && n.routing.single) {
                 n.out += count;
                 rte_node_next_stream_move(graph, node, n.routing.single);
                 return count;
             }
-            if (!route_uniform(graph, node, n, packets, count, true)) route(graph, node, n, packets, count);
+            if (!route_uniform(graph, node, n, packets, kept, kept == count)) route(graph, node, n, packets, kept);
             return count;
         }
         for (uint16_t done = 0; done < count;) {
             uint16_t chunk = std::min<uint16_t>(RTE_GRAPH_BURST_SIZE, count - done);
-            run_filter(n, packets + done, chunk);
-            if (!route_uniform(graph, node, n, packets + done, chunk, false)) route(graph, node, n, packets + done, chunk);
+            uint16_t kept = bring_in(graph, node, n, packets + done, chunk);
+            if (kept) {
+                run_filter(n, packets + done, kept);
+                if (!route_uniform(graph, node, n, packets + done, kept, false))
+                    route(graph, node, n, packets + done, kept);
+            }
             done += chunk;
         }
         return count;
     }
 
+    // Makes local what the shadow policy wants local before the filter reads.
+    // A packet whose pull failed is dropped as dma_error (the shadows moved
+    // it to the end); returns how many packets the filter gets.
+    static uint16_t bring_in(rte_graph* graph, rte_node* node, Runtime::Node& n, rte_mbuf** packets, uint16_t count) {
+        if (n.access == Access::metadata) return count;
+        uint16_t kept = n.runtime->shadows_->prepare(packets, count, n.access, n.shadow);
+        if (kept == count) return count;
+        static const DropReason dma_error = drop_reason_id("dma_error");
+        uint16_t failed = static_cast<uint16_t>(count - kept);
+        n.in += failed;
+        n.drops[dma_error] += failed;
+        for (uint16_t i = kept; i < count; i++) meta(packets[i]).release_reason = dma_error;
+        rte_node_enqueue(graph, node, 0, reinterpret_cast<void**>(packets + kept), failed);
+        return kept;
+    }
+
     static Burst run_filter(Runtime::Node& n, rte_mbuf** packets, uint16_t count) {
         std::memset(n.verdicts.data(), 0, sizeof(uint32_t) * count);
-        Burst burst(packets, n.verdicts.data(), count, &n.runtime->totals_);
+        shadow::Shadows& shadows = *n.runtime->shadows_;
+        // The parser reads headers before it knows where they end: its view
+        // is the whole packet, while the shadows treat it as header-only.
+        Access view = n.type ? n.access : Access::payload;
+        Burst burst(packets, n.verdicts.data(), count, &n.runtime->totals_, shadows.table(), view);
         n.filter->process(burst);
         n.in += count;
+        if (n.access != Access::metadata) shadows.account_in_place(packets, count, n.access, n.shadow);
+        if (n.access == Access::write) shadows.forget(packets, count);
         return burst;
     }
 
@@ -294,7 +327,7 @@ struct NodeCallbacks {
         for (uint16_t i = 0; i < count; i++) {
             PacketMeta& pm = meta(packets[i]);
             if (--pm.graph_refs == 0) {
-                if (pm.fate & kFateWritten) rt->totals_.written++;
+                if (pm.flags & kWritten) rt->totals_.written++;
                 else rt->totals_.drops[pm.release_reason]++;
             }
         }
@@ -302,6 +335,16 @@ struct NodeCallbacks {
         return count;
     }
 };
+
+const char* access_name(Access access) {
+    switch (access) {
+    case Access::metadata: return "metadata";
+    case Access::headers: return "headers";
+    case Access::payload: return "payload";
+    case Access::write: return "write";
+    }
+    return "?";
+}
 
 uint64_t NodeReport::dropped() const {
     uint64_t n = 0;
@@ -322,11 +365,14 @@ Runtime::Runtime(const lang::Program& program, const BuildOptions& options, Runt
     check_acyclic();
     construct_filters();
     compute_routing();
+    shadows_ = std::make_unique<shadow::Shadows>(options_.shadow, options_.largest_packet, options_.socket,
+                                                 options_.copy_engine);
 }
 
 void Runtime::take_over() noexcept {
     if (!previous_) return;
     totals_ = previous_->totals_;
+    rx_shadow_ = previous_->rx_shadow_;
     for (auto& node : nodes_) {
         Node* old = nullptr;
         for (auto& o : previous_->nodes_)
@@ -335,6 +381,7 @@ void Runtime::take_over() noexcept {
         node->in = old->in;
         node->out = old->out;
         node->drops = old->drops;
+        node->shadow = old->shadow;
         node->earlier_calls = old->earlier_calls + (old->rte ? old->rte->total_calls : 0);
         node->earlier_cycles = old->earlier_cycles + (old->rte ? old->rte->total_cycles : 0);
         if (node->adopt == old) {
@@ -532,9 +579,13 @@ void Runtime::construct_filters() {
             });
             if (same != previous_->nodes_.end()) {
                 node->adopt = same->get();
+                node->access = (*same)->access;
                 continue;
             }
         }
+        // The parse node reads headers; a filter may change its type's
+        // declaration from its arguments (set_access).
+        node->access = node->type ? node->type->access : Access::headers;
         Context ctx(*node, options_);
         try {
             node->filter = node->type ? node->type->create(ctx) : make_parse_filter(ctx);
@@ -686,7 +737,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Runtime::edges() c
 
 bool Runtime::writes_packets() const noexcept {
     for (const auto& node : nodes_)
-        if (node->type && node->type->access == Access::write) return true;
+        if (node->access == Access::write) return true;
     return false;
 }
 
@@ -696,7 +747,12 @@ Report Runtime::report() const {
     r.packets_written = totals_.written;
     for (size_t i = 0; i < totals_.drops.size(); i++)
         if (totals_.drops[i]) r.drops[drop_reason_name(static_cast<DropReason>(i))] = totals_.drops[i];
+    r.shadow_policy = shadow::policy_name(options_.shadow);
+    r.copy_engine = shadows_->engine().name();
     NodeReport rx;
+    rx.access = "metadata";
+    rx.shadow = rx_shadow_;
+    r.shadow.add(rx_shadow_);
     rx.name = "rx";
     rx.filter = "rx";
     rx.packets_in = rx.packets_out = totals_.read;
@@ -717,6 +773,9 @@ Report Runtime::report() const {
             if (node->drops[i]) n.drops[drop_reason_name(static_cast<DropReason>(i))] = node->drops[i];
         n.counters.assign(node->counters.begin(), node->counters.end());
         n.info = node->info;
+        n.access = access_name(node->access);
+        n.shadow = node->shadow;
+        r.shadow.add(node->shadow);
         n.calls = node->earlier_calls + (node->rte ? node->rte->total_calls : 0);
         n.cycles = node->earlier_cycles + (node->rte ? node->rte->total_cycles : 0);
         r.nodes.push_back(std::move(n));

@@ -20,7 +20,13 @@
 #include <rte_graph_worker.h>
 
 #include "lang/ast.hpp"
+#include "shadow/copy_engine.hpp"
+#include "shadow/policy.hpp"
 #include <sl/filter.hpp>
+
+namespace sl::shadow {
+class Shadows;
+}
 
 namespace sl::graph {
 
@@ -42,6 +48,9 @@ struct BuildOptions {
     unsigned workers = 1;
     bool live = false;         // rx reads DPDK ports
     std::vector<int> tx_queues;  // by port id: this worker's queue, or -1
+    shadow::PolicyConfig shadow;         // how filters' reads are served
+    uint32_t largest_packet = 65535;     // sizes the shadow memory
+    shadow::CopyEngine* copy_engine = nullptr;  // this worker's; null: the CPU copies
 };
 
 struct NodeReport {
@@ -54,6 +63,8 @@ struct NodeReport {
     std::vector<std::pair<std::string, uint64_t>> info;  // facts, not summed
     uint64_t calls = 0;
     uint64_t cycles = 0;
+    std::string access;  // what the filter reads: metadata, headers, payload, write
+    shadow::Counters shadow;
     uint64_t dropped() const;
     double cycles_per_packet() const { return packets_in ? double(cycles) / double(packets_in) : 0.0; }
 };
@@ -63,6 +74,9 @@ struct Report {
     uint64_t packets_read = 0;
     uint64_t packets_written = 0;
     std::map<std::string, uint64_t> drops;  // final fate of packets not written
+    std::string shadow_policy;
+    std::string copy_engine;
+    shadow::Counters shadow;  // every node's, summed
     uint64_t dropped() const;
 };
 
@@ -127,9 +141,13 @@ private:
     rte_node* source_node_ = nullptr;
     rte_node* drop_node_ = nullptr;
     bool finished_ = false;
+    std::unique_ptr<shadow::Shadows> shadows_;
+    shadow::Counters rx_shadow_;  // prefetch's pulls as packets enter
 
     friend struct NodeCallbacks;
 };
+
+const char* access_name(Access access);
 
 // The parse node's filter: parses each packet and sets its class to the input
 // port, so that `rx N` is the class-N edge. Counts malformed packets by reason.

@@ -144,7 +144,7 @@ void CaptureReader::read_ahead() noexcept {
         // Kernels before 5.14 lack MADV_POPULATE_READ; then pages fault in one
         // by one, which is slower but correct.
         madvise(const_cast<uint8_t*>(map_) + from, length, MADV_POPULATE_READ);
-        madvise(const_cast<uint8_t*>(map_) + from + length, std::min(kPopulateWindow, size_ - from - length),
+        madvise(const_cast<uint8_t*>(map_) + from + length, std::min(read_ahead_, size_ - from - length),
                 MADV_WILLNEED);
         populated_ = from + length;
     }

@@ -36,8 +36,6 @@ constexpr int kMaxVlanTags = 2;
 // Enough extension headers for any real packet; a longer chain is an attack
 // or garbage and is not walked further.
 constexpr int kMaxIpv6ExtHeaders = 8;
-// Headers beyond this many bytes are not parsed (a pathological IPv6 chain).
-constexpr uint32_t kMaxHeaderBytes = 512;
 
 inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
@@ -280,6 +278,16 @@ void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool c
     out.packet_type = layers.packet_type;
 }
 
+void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept {
+    PacketMeta& pm = meta(m);
+    Layers layers;
+    parse_into(data, length, rte_pktmbuf_pkt_len(m), pm.wire_len > rte_pktmbuf_pkt_len(m), dlt, pm, layers);
+    m->l2_len = layers.l2_len;
+    m->l3_len = layers.l3_len;
+    m->l4_len = layers.l4_len;
+    m->packet_type = layers.packet_type;
+}
+
 void parse(rte_mbuf* m, int dlt) noexcept {
     // Headers are read from the first segment when it holds them (the common
     // case); a chain whose headers straddle segments is linearised on the stack.
@@ -288,13 +296,7 @@ void parse(rte_mbuf* m, int dlt) noexcept {
     const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
     if (rte_pktmbuf_data_len(m) < length)
         data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch));
-    PacketMeta& pm = meta(m);
-    Layers layers;
-    parse_into(data, length, rte_pktmbuf_pkt_len(m), pm.wire_len > rte_pktmbuf_pkt_len(m), dlt, pm, layers);
-    m->l2_len = layers.l2_len;
-    m->l3_len = layers.l3_len;
-    m->l4_len = layers.l4_len;
-    m->packet_type = layers.packet_type;
+    parse(m, data, length, dlt);
 }
 
 }  // namespace sl::packet

@@ -19,6 +19,12 @@ bool link_type_supported(int dlt) noexcept;
 // Never reads beyond the packet's data and never fails: a malformed header
 // sets meta(m).parse_error and parsing stops there.
 void parse(rte_mbuf* m, int dlt) noexcept;
+// The same, reading the first `length` bytes from `data` (the packet's shadow
+// or a linear copy of a chain) instead of the mbuf's own segments.
+void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept;
+
+// Headers beyond this many bytes are not parsed (a pathological IPv6 chain).
+inline constexpr uint32_t kMaxHeaderBytes = 512;
 
 // The same on plain bytes, for the tests and for callers without an mbuf.
 struct Parsed {

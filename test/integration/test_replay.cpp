@@ -372,7 +372,9 @@ TEST_F(Replay, ConfigErrorsExitTwoWithTheLineAndACaret) {
 TEST_F(Replay, UsageErrorsExitTwo) {
     Result bad_policy = replay({"--shadow", "hybird", "-e", "rx | count", sample("mixed.pcap")});
     EXPECT_EQ(bad_policy.status, 2);
-    EXPECT_NE(bad_policy.err.find("--shadow takes zero-copy or copy-once, not 'hybird'"), std::string::npos)
+    EXPECT_NE(bad_policy.err.find("--shadow: the shadow policy is zero-copy, copy-once, hybrid, hybrid:N or prefetch, "
+                                  "not 'hybird'"),
+              std::string::npos)
         << bad_policy.err;
     EXPECT_EQ(replay({sample("mixed.pcap")}).status, 2);
     EXPECT_EQ(replay({"-e", "rx | count"}).status, 2);

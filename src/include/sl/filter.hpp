@@ -36,12 +36,13 @@
 #include <sl/args.hpp>
 #include <sl/error.hpp>
 #include <sl/packet.hpp>
+#include <sl/view.hpp>
 
 namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 1;
+inline constexpr uint32_t kSdkAbiVersion = 2;
 
 using DropReason = uint8_t;
 
@@ -61,14 +62,42 @@ struct Ledger {
 };
 }  // namespace detail
 
+// What a filter reads of a packet. The shadow-buffer runtime uses it to decide
+// which bytes must be local before the filter runs, and Burst::view() gives
+// the filter no more than it declared.
+enum class Access : uint8_t {
+    metadata,  // no packet byte: only PacketMeta and the mbuf's fields (counters,
+               // classifiers on parsed fields, and sinks, which hand on the
+               // packet itself rather than reading it)
+    headers,   // the bytes up to the parsed payload offset
+    payload,   // every byte
+    write,     // every byte, and may modify them in place (Burst::writable)
+};
+
 class Burst {
 public:
-    Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size, detail::Ledger* ledger = nullptr) noexcept
-        : packets_(packets), verdicts_(verdicts), size_(size), ledger_(ledger) {}
+    Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size, detail::Ledger* ledger = nullptr,
+          const detail::Shadow* shadows = nullptr, Access access = Access::payload) noexcept
+        : packets_(packets), verdicts_(verdicts), size_(size), ledger_(ledger), shadows_(shadows), access_(access) {}
 
     uint16_t size() const noexcept { return size_; }
     rte_mbuf* operator[](uint16_t i) const noexcept { return packets_[i]; }
     rte_mbuf* const* packets() const noexcept { return packets_; }
+
+    // Packet i's bytes, as far as this filter's access reaches (sl/view.hpp).
+    PacketView view(uint16_t i) const noexcept {
+        const rte_mbuf* m = packets_[i];
+        uint32_t limit = access_ == Access::metadata  ? 0
+                         : access_ == Access::headers ? meta(m).payload_offset
+                                                      : UINT32_MAX;
+        return PacketView(m, limit, shadows_ ? &shadows_[meta(m).shadow_slot] : nullptr);
+    }
+    // The first segment's bytes of packet i to modify in place; null unless
+    // the filter declared Access::write. The change is seen on every branch
+    // the packet is on after this filter (packets are shared, not copied).
+    uint8_t* writable(uint16_t i) const noexcept {
+        return access_ == Access::write ? rte_pktmbuf_mtod(packets_[i], uint8_t*) : nullptr;
+    }
 
     // Classes have 30 bits; larger values are cut to them.
     void set_class(uint16_t i, uint32_t cls) noexcept { verdicts_[i] = cls & kNoClass; }
@@ -114,7 +143,7 @@ public:
             bool counted = false;
             for (uint16_t j = i + 1; j < size_ && !counted; j++)
                 counted = packets_[j] == packets_[i] && is_last(j) && j < accepted;
-            if (!counted) meta(packets_[i]).fate |= kFateWritten;
+            if (!counted) meta(packets_[i]).flags |= kWritten;
         }
         for (uint16_t i = accepted; i < size_; i++) {
             rte_mbuf* m = packets_[i];
@@ -122,7 +151,7 @@ public:
             if (is_last(i)) {
                 // Written after all when another branch, or a copy that went
                 // out just now, wrote it.
-                if (!(pm.fate & kFateWritten)) {
+                if (!(pm.flags & kWritten)) {
                     ledger_->written--;
                     ledger_->drops[reason]++;
                 }
@@ -141,16 +170,10 @@ private:
     uint16_t size_;
     uint16_t drops_ = 0;
     detail::Ledger* ledger_;
+    const detail::Shadow* shadows_;
+    Access access_;
     bool is_last(uint16_t i) const noexcept { return last_[i >> 6] & (uint64_t{1} << (i & 63)); }
     std::array<uint64_t, 4> last_{};  // by packet: hand_over_all() took the graph's last reference
-};
-
-// What a filter reads of a packet. The shadow-buffer runtime uses it to decide
-// which bytes must be local before the filter runs.
-enum class Access : uint8_t {
-    headers,  // up to the parsed payload offset
-    payload,  // every byte
-    write,    // every byte, and may modify them
 };
 
 enum FilterFlag : uint32_t {
@@ -204,6 +227,10 @@ public:
     // True when no edge leaves this node: every packet's path ends here, so a
     // sink may hand packets over to a device (Burst::hand_over).
     virtual bool ends_paths() const = 0;
+    // For a filter whose arguments decide how much of a packet it reads (a
+    // bpf expression that looks into the payload): replaces the access its
+    // type declared. Burst::view() and the shadow policy follow it.
+    virtual void set_access(Access access) = 0;
 };
 
 using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);

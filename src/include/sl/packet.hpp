@@ -55,13 +55,18 @@ struct PacketMeta {
     uint8_t ip_proto;        // final protocol after IPv6 extension headers
     uint8_t flags;           // PacketFlag bits
     ParseError parse_error;
-    uint8_t fate;            // runtime bookkeeping, see runtime.hpp
+    // The packet's entry in the runtime's shadow table for the current walk
+    // (sl/view.hpp); the entry is empty when no byte of it is in a shadow.
+    uint8_t shadow_slot;
     uint8_t release_reason;  // runtime bookkeeping: why the last reference went
     // References the graph holds (one per branch the packet is on). Distinct
     // from the mbuf's refcnt, which also counts references a NIC's transmit
     // ring holds: the packet's fate is decided when the graph lets go.
     uint8_t graph_refs;
 };
+// DPDK's mbuf has 36 bytes for dynamic fields, shared with PMDs (the receive
+// timestamp takes 8 of them): PacketMeta must not grow.
+static_assert(sizeof(PacketMeta) == 24);
 
 enum PacketFlag : uint8_t {
     kHasVlan = 1 << 0,
@@ -71,6 +76,9 @@ enum PacketFlag : uint8_t {
     kHasPorts = 1 << 4,
     kIsFragment = 1 << 5,       // any fragment, first or later
     kIsLaterFragment = 1 << 6,  // offset > 0: no transport header here
+    // Runtime bookkeeping, not parsed: a sink wrote the packet (see
+    // mark_written). Set only after the parser ran.
+    kWritten = 1 << 7,
 };
 
 namespace detail {
@@ -99,8 +107,7 @@ inline const PacketMeta& meta(const rte_mbuf* m) noexcept {
 
 // A sink calls this for every packet it wrote, so that the packet counts as
 // written (not dropped) when its last reference is released.
-inline constexpr uint8_t kFateWritten = 1;
-inline void mark_written(rte_mbuf* m) noexcept { meta(m).fate |= kFateWritten; }
+inline void mark_written(rte_mbuf* m) noexcept { meta(m).flags |= kWritten; }
 
 inline bool has_ip(const rte_mbuf* m) noexcept { return meta(m).flags & (kIsIpv4 | kIsIpv6); }
 inline bool has_ports(const rte_mbuf* m) noexcept { return meta(m).flags & kHasPorts; }

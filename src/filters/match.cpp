@@ -1,0 +1,22 @@
+// match "LIT" ...: keeps the packets whose payload holds one of the literals
+// (Hyperscan, all of them in one pass); the class is the literal's number
+// (1-based), so `|N` branches by literal. Reads payloads: under the hybrid
+// policy their bytes are pulled into shadows before it runs.
+#include "filters/payload_scanner.hpp"
+
+namespace {
+
+class Match final : public sl::Filter {
+public:
+    explicit Match(sl::FilterContext& ctx) : scanner_(ctx, sl::filters::PayloadScanner::Kind::literal) {}
+    void process(sl::Burst& burst) noexcept override { scanner_.process(burst); }
+
+private:
+    sl::filters::PayloadScanner scanner_;
+};
+
+}  // namespace
+
+SL_REGISTER_FILTER(Match, "match", sl::Access::payload, sl::kClassifier,
+                   "keep packets whose payload holds a literal; class = its number",
+                   "match \"LIT\" ... [nocase=yes]")
