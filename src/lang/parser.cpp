@@ -145,7 +145,12 @@ private:
             if (c == '\\' && pos_ + 1 < text_.size() && text_[pos_ + 1] != '\n') {
                 advance();
                 char e = text_[pos_];
-                value += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+                // Other escapes are kept whole for the filter to read: a
+                // regex's \d, a literal's \xHH.
+                if (e == 'n') value += '\n';
+                else if (e == 't') value += '\t';
+                else if (e == quote || e == '\\') value += e;
+                else value += std::string{'\\', e};
                 advance();
                 continue;
             }
