@@ -1,0 +1,226 @@
+// The shadow machinery on real mbufs: the packet view across chained
+// segments and shadows, pulls gathered from chains, a copy engine whose
+// completions fail (the packet is dropped, nothing leaks) and a DMA engine
+// that stops answering (the wait is bounded, the CPU does the copies).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <rte_dmadev.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+
+#include "core/eal.hpp"
+#include "shadow/shadows.hpp"
+#include <sl/filter.hpp>
+
+namespace {
+
+rte_mempool* g_pool = nullptr;
+
+class Environment : public ::testing::Environment {
+public:
+    void SetUp() override {
+        sl::core::EalConfig eal;
+        eal.user_args = {"-l", "0", "--vdev=dma_skeleton0"};
+        sl::core::start_eal("test-shadow-engine", eal);
+        g_pool = rte_pktmbuf_pool_create("test_shadow", 1023, 0, 0, 256 + RTE_PKTMBUF_HEADROOM, 0);
+        ASSERT_NE(g_pool, nullptr);
+    }
+    void TearDown() override {
+        rte_mempool_free(g_pool);
+        sl::core::stop_eal();
+    }
+};
+[[maybe_unused]] auto* g_env = ::testing::AddGlobalTestEnvironment(new Environment);
+
+// A packet of `bytes` spread over segments of at most 256 bytes, its
+// payload offset set as the parser would.
+rte_mbuf* chained(const std::string& bytes, uint16_t payload_offset) {
+    rte_mbuf* head = nullptr;
+    for (size_t at = 0; at < bytes.size(); at += 256) {
+        rte_mbuf* seg = rte_pktmbuf_alloc(g_pool);
+        size_t n = std::min<size_t>(256, bytes.size() - at);
+        std::memcpy(rte_pktmbuf_append(seg, static_cast<uint16_t>(n)), bytes.data() + at, n);
+        if (!head) head = seg;
+        else EXPECT_EQ(rte_pktmbuf_chain(head, seg), 0);
+    }
+    sl::PacketMeta& pm = sl::meta(head);
+    pm = {};
+    pm.wire_len = rte_pktmbuf_pkt_len(head);
+    pm.payload_offset = payload_offset;
+    return head;
+}
+
+std::string pattern(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; i++) s[i] = static_cast<char>('a' + i * 7 % 26);
+    return s;
+}
+
+std::string through_view(const sl::PacketView& v, uint32_t offset, uint32_t length, size_t* spans = nullptr) {
+    std::string out;
+    size_t n = 0;
+    v.for_each_span(offset, length, [&](const uint8_t* p, uint32_t len) {
+        out.append(reinterpret_cast<const char*>(p), len);
+        n++;
+        return true;
+    });
+    if (spans) *spans = n;
+    return out;
+}
+
+// Fails every copy of the packets it is told to, like a DMA engine reporting
+// a bad completion.
+class FailingEngine final : public sl::shadow::CopyEngine {
+public:
+    explicit FailingEngine(std::vector<uint16_t> fail) : fail_(std::move(fail)) {}
+    std::string name() const override { return "failing"; }
+    void submit(const sl::shadow::CopyRequest* r, uint32_t n, sl::shadow::Counters& c) noexcept override {
+        for (uint32_t i = 0; i < n; i++) {
+            if (std::find(fail_.begin(), fail_.end(), r[i].packet) != fail_.end()) {
+                failed_.push_back(r[i].packet);
+                continue;
+            }
+            std::memcpy(r[i].dst, r[i].src, r[i].length);
+            c.bytes_copied_cpu += r[i].length;
+        }
+    }
+    void wait(sl::shadow::FailedSet& failed, sl::shadow::Counters&) noexcept override {
+        for (uint16_t p : failed_) sl::shadow::mark(failed, p);
+        failed_.clear();
+    }
+
+private:
+    std::vector<uint16_t> fail_;
+    std::vector<uint16_t> failed_;
+};
+
+}  // namespace
+
+TEST(PacketView, ReadsAcrossSegmentsAndStopsWhereTheAccessEnds) {
+    std::string bytes = pattern(1000);
+    rte_mbuf* m = chained(bytes, 54);
+    ASSERT_EQ(m->nb_segs, 4);
+    rte_mbuf* packets[1] = {m};
+    uint32_t verdicts[1] = {};
+    std::array<sl::detail::Shadow, 256> table{};
+
+    sl::Burst payload(packets, verdicts, 1, nullptr, table.data(), sl::Access::payload);
+    size_t spans = 0;
+    EXPECT_EQ(through_view(payload.view(0), 0, 1000, &spans), bytes);
+    EXPECT_EQ(spans, 4u);
+    EXPECT_EQ(through_view(payload.view(0), 250, 20, &spans), bytes.substr(250, 20));
+    EXPECT_EQ(spans, 2u);
+    uint8_t scratch[64];
+    const uint8_t* p = payload.view(0).read(250, 20, scratch);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(p), 20), bytes.substr(250, 20));
+    EXPECT_EQ(p, scratch) << "a range across segments is copied";
+    EXPECT_EQ(payload.view(0).read(990, 20, scratch), nullptr) << "past the end";
+    EXPECT_EQ(payload.writable(0), nullptr) << "read-only access gets no mutable pointer";
+
+    sl::Burst headers(packets, verdicts, 1, nullptr, table.data(), sl::Access::headers);
+    EXPECT_EQ(headers.view(0).size(), 54u);
+    EXPECT_EQ(through_view(headers.view(0), 0, 1000), bytes.substr(0, 54));
+    sl::Burst metadata(packets, verdicts, 1, nullptr, table.data(), sl::Access::metadata);
+    EXPECT_EQ(metadata.view(0).size(), 0u);
+    sl::Burst write(packets, verdicts, 1, nullptr, table.data(), sl::Access::write);
+    EXPECT_EQ(write.writable(0), rte_pktmbuf_mtod(m, uint8_t*));
+    rte_pktmbuf_free(m);
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+}
+
+TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
+    sl::shadow::PolicyConfig hybrid;
+    sl::shadow::Shadows shadows(hybrid, 2048, 0, nullptr);
+    std::string bytes = pattern(1000);
+    rte_mbuf* packets[2] = {chained(bytes, 54), chained(bytes.substr(0, 100), 100)};
+    sl::shadow::Counters c;
+    shadows.begin_walk(packets, 2, c);
+    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::headers, c), 2);
+    EXPECT_EQ(c.bytes_pulled, 0u) << "headers are read in place";
+    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::payload, c), 2);
+    EXPECT_EQ(c.bytes_pulled, 1000u - 54) << "the payload, and nothing for a packet without one";
+    uint32_t verdicts[2] = {};
+    sl::Burst burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    size_t spans = 0;
+    EXPECT_EQ(through_view(burst.view(0), 0, 1000, &spans), bytes);
+    EXPECT_EQ(spans, 2u) << "headers in place, then the whole payload from its shadow";
+    EXPECT_EQ(through_view(burst.view(0), 54, 1000, &spans), bytes.substr(54));
+    EXPECT_EQ(spans, 1u);
+    rte_pktmbuf_free_bulk(packets, 2);
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+}
+
+TEST(Shadows, AFailedCopyDropsItsPacketAndLeaksNothing) {
+    sl::shadow::PolicyConfig copy_once{sl::shadow::Policy::copy_once, 0};
+    FailingEngine engine({1, 3});
+    sl::shadow::Shadows shadows(copy_once, 2048, 0, &engine);
+    std::vector<std::string> bytes;
+    rte_mbuf* packets[5];
+    for (int i = 0; i < 5; i++) {
+        bytes.push_back(pattern(300 + i));
+        packets[i] = chained(bytes.back(), 42);
+    }
+    rte_mbuf* original[5];
+    std::copy(packets, packets + 5, original);
+    sl::shadow::Counters c;
+    shadows.begin_walk(packets, 5, c);
+    ASSERT_EQ(shadows.prepare(packets, 5, sl::Access::headers, c), 3);
+    // The good ones stay in front, in order; the failed ones go to the end.
+    EXPECT_EQ(packets[0], original[0]);
+    EXPECT_EQ(packets[1], original[2]);
+    EXPECT_EQ(packets[2], original[4]);
+    EXPECT_TRUE((packets[3] == original[1] && packets[4] == original[3]) ||
+                (packets[3] == original[3] && packets[4] == original[1]));
+    uint32_t verdicts[3] = {};
+    sl::Burst burst(packets, verdicts, 3, nullptr, shadows.table(), sl::Access::payload);
+    EXPECT_EQ(through_view(burst.view(1), 0, 1000), bytes[2]);
+    // A failed packet has no shadow left: a later reader would see it in place.
+    sl::Burst failed(packets + 3, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    size_t spans = 0;
+    through_view(failed.view(0), 0, 1000, &spans);
+    EXPECT_EQ(spans, 2u) << "read in place over its two segments";
+    rte_pktmbuf_free_bulk(packets, 5);
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+}
+
+TEST(DmaEngine, CopiesLikeTheCpuAndABoundedWaitSurvivesASilentEngine) {
+    uint16_t vchans = 0;
+    int16_t dev = sl::shadow::configure_dma_device("dma_skeleton0", 1, vchans);
+    ASSERT_EQ(vchans, 1);
+    sl::shadow::DmaConfig config;
+    config.device = dev;
+    config.timeout_us = 20000;
+    sl::shadow::PolicyConfig copy_once{sl::shadow::Policy::copy_once, 0};
+    std::string bytes = pattern(1000);
+    for (bool silent : {false, true}) {
+        auto engine = sl::shadow::make_dma_engine(config);
+        sl::shadow::Shadows shadows(copy_once, 2048, 0, engine.get());
+        // A stopped skeleton takes copies and never completes them.
+        if (silent) rte_dma_stop(dev);
+        rte_mbuf* packets[4];
+        for (auto& p : packets) p = chained(bytes, 54);
+        sl::shadow::Counters c;
+        shadows.begin_walk(packets, 4, c);
+        ASSERT_EQ(shadows.prepare(packets, 4, sl::Access::headers, c), 4);
+        EXPECT_EQ(c.bytes_pulled, 4000u);
+        EXPECT_EQ(c.bytes_copied_dma + c.bytes_copied_cpu, 4000u);
+        if (silent) {
+            EXPECT_EQ(c.bytes_copied_dma, 0u);
+            EXPECT_EQ(c.dma_fallbacks, 16u) << "4 segments of 4 packets";
+            EXPECT_GE(c.dma_wait_cycles, rte_get_tsc_hz() / 100) << "it waited about 20 ms, then gave up";
+        } else {
+            EXPECT_EQ(c.bytes_copied_dma, 4000u);
+            EXPECT_EQ(c.dma_batches, 1u) << "one submit for the burst";
+        }
+        uint32_t verdicts[4] = {};
+        sl::Burst burst(packets, verdicts, 4, nullptr, shadows.table(), sl::Access::payload);
+        for (uint16_t i = 0; i < 4; i++) EXPECT_EQ(through_view(burst.view(i), 0, 1000), bytes) << silent;
+        rte_pktmbuf_free_bulk(packets, 4);
+    }
+    sl::shadow::stop_dma_device(dev);
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+}
