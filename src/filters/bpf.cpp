@@ -58,6 +58,42 @@ bool jit_safe(const rte_bpf_prm* prm) {
     return true;
 }
 
+// What a program reads, judged from its loads, for the shadow policy: the
+// headers when every load stays inside them whatever the packet, else the
+// payload too (then hybrid pulls payloads before it runs). Conservative: a
+// load past the IPv4 fixed header, or past the first 8 bytes of a transport
+// header (all that UDP has), counts as a payload read, so `tcp port 80` is
+// header-only and `tcp[20:4] = 0x47455420` is not. The offsets IPv6 programs
+// use (fixed header and ports) count as headers when the program checks for
+// IPv6 at all.
+sl::Access access_of(const bpf_program& program, int dlt) {
+    const uint32_t link = dlt == DLT_EN10MB ? 14 : dlt == DLT_LINUX_SLL ? 16 : 0;
+    bool checks_ipv6 = false;
+    for (u_int i = 0; i < program.bf_len; i++) {
+        const bpf_insn& in = program.bf_insns[i];
+        if (BPF_CLASS(in.code) == BPF_JMP && BPF_OP(in.code) == BPF_JEQ && BPF_SRC(in.code) == BPF_K &&
+            (in.k == 0x86dd || (link == 0 && in.k == 6 << 4)))
+            checks_ipv6 = true;
+    }
+    for (u_int i = 0; i < program.bf_len; i++) {
+        const bpf_insn& in = program.bf_insns[i];
+        if (BPF_CLASS(in.code) != BPF_LD && BPF_CLASS(in.code) != BPF_LDX) continue;
+        uint32_t size = BPF_SIZE(in.code) == BPF_W ? 4 : BPF_SIZE(in.code) == BPF_H ? 2 : 1;
+        uint32_t end = in.k + size;
+        switch (BPF_MODE(in.code)) {
+        case BPF_ABS:
+            if (end <= link + 20) break;
+            if (checks_ipv6 && in.k >= link + 20 && end <= link + 48) break;
+            return sl::Access::payload;
+        case BPF_IND:  // X holds the IP header length: a transport header field
+            if (in.k >= link && end <= link + 8) break;
+            return sl::Access::payload;
+        default: break;  // lengths, constants, scratch memory, 4*([k]&0xf)
+        }
+    }
+    return sl::Access::headers;
+}
+
 class Bpf final : public sl::Filter {
 public:
     explicit Bpf(sl::FilterContext& ctx) : rejected_(ctx.drop_reason("filtered")) {
@@ -77,6 +113,7 @@ public:
             args.fail(arg, error);
         }
         pcap_close(dead);
+        ctx.set_access(access_of(program, ctx.link_type()));
 
         rte_bpf_prm* prm = rte_bpf_convert(&program);
         pcap_freecode(&program);

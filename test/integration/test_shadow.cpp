@@ -159,6 +159,17 @@ TEST_F(Shadow, HybridPullsExactlyThePayloadsOfThePacketsThatReachAPayloadFilter)
         EXPECT_EQ(shadow_total(copy, "bytes_zero_copy"), 0u) << policy;
     }
 
+    // bpf reads what its program loads: ports are headers, bytes past a
+    // transport header's first 8 are payload, which hybrid then pulls.
+    r = replay({"-q", "-e", "rx | bpf \"tcp port 80\" name=ports\nrx | bpf \"tcp[20:4] = 0x47455420\" name=get",
+                "--stats-json", path("b.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats bpf = stats_of(path("b.json"));
+    EXPECT_NE(bpf.node("ports").find("\"access\":\"headers\""), std::string::npos) << bpf.node("ports");
+    EXPECT_NE(bpf.node("get").find("\"access\":\"payload\""), std::string::npos) << bpf.node("get");
+    EXPECT_EQ(Stats{bpf.node("ports")}.number("\"bytes_pulled\""), 0u);
+    EXPECT_GT(Stats{bpf.node("get")}.number("\"bytes_pulled\""), 0u);
+
     // Zero copy: nothing, ever.
     r = replay({"-q", "--shadow", "zero-copy", "-e", "rx | bpf \"tcp port 80\" | match \"GET \"", "--stats-json",
                 path("z.json"), in});
