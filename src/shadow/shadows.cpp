@@ -55,10 +55,10 @@ void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexce
     used_ = 0;
     // Under zero copy the table stays empty, so any slot reads as "in place".
     if (policy_.policy == Policy::zero_copy) return;
-    for (uint16_t i = 0; i < count; i++) {
-        meta(packets[i]).shadow_slot = static_cast<uint8_t>(i);
-        table_[i] = {};
-    }
+    for (unsigned w = 0; w < filled_.size(); w++)
+        for (uint64_t bits = filled_[w]; bits; bits &= bits - 1) table_[w * 64 + __builtin_ctzll(bits)] = {};
+    filled_ = {};
+    for (uint16_t i = 0; i < count; i++) meta(packets[i]).shadow_slot = static_cast<uint8_t>(i);
     if (policy_.policy != Policy::prefetch) return;
     // Prefetch pulls the whole burst as it enters, before any filter asks,
     // and lets the engine work while the source finishes its burst; the
@@ -109,6 +109,7 @@ bool Shadows::add_pull(rte_mbuf* m, uint16_t slot, uint32_t from, Counters& c) n
     }
     used_ += (bytes + 63) & ~size_t{63};
     used_ = std::min(used_, capacity_);
+    mark(filled_, slot);
     table_[slot] = {dst, from, length};
     c.bytes_pulled += bytes;
     return true;

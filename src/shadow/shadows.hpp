@@ -69,6 +69,9 @@ private:
     size_t capacity_ = 0;
     size_t used_ = 0;
     std::array<detail::Shadow, RTE_GRAPH_BURST_SIZE> table_{};
+    // The entries filled during this walk: the next walk clears only those,
+    // so a walk that pulls nothing costs nothing per packet here.
+    FailedSet filled_{};  // a bit per entry
     // One request per contiguous piece of a pull; a burst of chained packets
     // may need more, and is then submitted in several batches.
     static constexpr uint32_t kMaxRequests = 1024;
