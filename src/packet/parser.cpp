@@ -288,15 +288,4 @@ void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept 
     m->packet_type = layers.packet_type;
 }
 
-void parse(rte_mbuf* m, int dlt) noexcept {
-    // Headers are read from the first segment when it holds them (the common
-    // case); a chain whose headers straddle segments is linearised on the stack.
-    uint8_t scratch[kMaxHeaderBytes];
-    uint32_t length = std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kMaxHeaderBytes);
-    const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
-    if (rte_pktmbuf_data_len(m) < length)
-        data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch));
-    parse(m, data, length, dlt);
-}
-
 }  // namespace sl::packet

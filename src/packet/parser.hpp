@@ -14,13 +14,12 @@ namespace sl::packet {
 // the wire length known.
 bool link_type_supported(int dlt) noexcept;
 
-// Parses `m` as a frame of link type `dlt` (DLT_EN10MB, DLT_RAW, ...). Resets
+// Parses `m` as a frame of link type `dlt` (DLT_EN10MB, DLT_RAW, ...) from its
+// first `length` bytes at `data` (in place, the packet's shadow, or a linear
+// copy of a chain: the parse node reads them through its PacketView). Resets
 // every parse field of the metadata first; keeps timestamp and wire length.
-// Never reads beyond the packet's data and never fails: a malformed header
-// sets meta(m).parse_error and parsing stops there.
-void parse(rte_mbuf* m, int dlt) noexcept;
-// The same, reading the first `length` bytes from `data` (the packet's shadow
-// or a linear copy of a chain) instead of the mbuf's own segments.
+// Never reads beyond `length` and never fails: a malformed header sets
+// meta(m).parse_error and parsing stops there.
 void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept;
 
 // Headers beyond this many bytes are not parsed (a pathological IPv6 chain).

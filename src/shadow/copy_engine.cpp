@@ -39,7 +39,7 @@ public:
     void submit(const CopyRequest* requests, uint32_t count, Counters& c) noexcept override {
         for (uint32_t i = 0; i < count; i++) cpu_copy(requests[i], c);
     }
-    void wait(FailedSet&, Counters&) noexcept override {}
+    void wait(PacketBits&, Counters&) noexcept override {}
 };
 
 class DmaEngine final : public CopyEngine {
@@ -66,14 +66,14 @@ public:
             }
             if (pending_ == in_flight_.size()) {
                 ring_doorbell(c);
-                FailedSet ignored{};
+                PacketBits ignored{};
                 drain(ignored, c, false);
             }
             int idx = rte_dma_copy(config_.device, config_.vchan, r.src_iova, r.dst_iova, r.length, 0);
             if (idx == -ENOSPC) {
                 // The ring is full: let the engine finish what it has, then go on.
                 ring_doorbell(c);
-                FailedSet ignored{};
+                PacketBits ignored{};
                 drain(ignored, c, false);
                 idx = rte_dma_copy(config_.device, config_.vchan, r.src_iova, r.dst_iova, r.length, 0);
             }
@@ -89,7 +89,7 @@ public:
         ring_doorbell(c);
     }
 
-    void wait(FailedSet& failed, Counters& c) noexcept override { drain(failed, c, true); }
+    void wait(PacketBits& failed, Counters& c) noexcept override { drain(failed, c, true); }
 
 private:
     void ring_doorbell(Counters& c) noexcept {
@@ -101,7 +101,7 @@ private:
 
     // Polls completions until every submitted copy is accounted for. Copies
     // complete in order on one channel, so done_ indexes in_flight_.
-    void drain(FailedSet& failed, Counters& c, bool report) noexcept {
+    void drain(PacketBits& failed, Counters& c, bool report) noexcept {
         if (done_ == pending_) {
             done_ = pending_ = 0;
             return;
@@ -226,7 +226,7 @@ uint32_t measure_crossover(int16_t device, uint16_t vchan, int socket) {
                 uint64_t best = UINT64_MAX;
                 for (int round = 0; round < kRounds; round++) {
                     Counters c;
-                    FailedSet failed{};
+                    PacketBits failed{};
                     uint64_t t0 = rte_get_tsc_cycles();
                     e.submit(requests.data(), kBatch, c);
                     e.wait(failed, c);

@@ -35,10 +35,10 @@ struct CopyRequest {
     uint16_t packet;  // index in the burst, to report a failed copy
 };
 
-// One bit per packet of a burst: set when one of its copies failed.
-using FailedSet = std::array<uint64_t, 4>;
-inline void mark(FailedSet& s, uint16_t i) { s[i >> 6] |= uint64_t{1} << (i & 63); }
-inline bool marked(const FailedSet& s, uint16_t i) { return s[i >> 6] >> (i & 63) & 1; }
+// One bit per packet (or shadow slot) of a burst.
+using PacketBits = std::array<uint64_t, 4>;
+inline void mark(PacketBits& s, uint16_t i) { s[i >> 6] |= uint64_t{1} << (i & 63); }
+inline bool marked(const PacketBits& s, uint16_t i) { return s[i >> 6] >> (i & 63) & 1; }
 
 class CopyEngine {
 public:
@@ -48,7 +48,7 @@ public:
     virtual void submit(const CopyRequest* requests, uint32_t count, Counters& c) noexcept = 0;
     // Returns when every submitted copy is done or has failed (marked in
     // `failed`). Bounded: a copy that never completes is redone by the CPU.
-    virtual void wait(FailedSet& failed, Counters& c) noexcept = 0;
+    virtual void wait(PacketBits& failed, Counters& c) noexcept = 0;
 };
 
 // rte_memcpy on the calling lcore: copies in submit(), nothing to wait for.

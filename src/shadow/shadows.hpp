@@ -31,10 +31,8 @@ public:
     Shadows(const Shadows&) = delete;
     Shadows& operator=(const Shadows&) = delete;
 
-    const PolicyConfig& policy() const noexcept { return policy_; }
     const detail::Shadow* table() const noexcept { return table_.data(); }
     const CopyEngine& engine() const noexcept { return *engine_; }
-    size_t capacity() const noexcept { return capacity_; }
 
     // A new walk: numbers its packets and forgets the last walk's shadows.
     // Under prefetch, starts pulling every packet whole right away.
@@ -71,13 +69,13 @@ private:
     std::array<detail::Shadow, RTE_GRAPH_BURST_SIZE> table_{};
     // The entries filled during this walk: the next walk clears only those,
     // so a walk that pulls nothing costs nothing per packet here.
-    FailedSet filled_{};  // a bit per entry
+    PacketBits filled_{};
     // One request per contiguous piece of a pull; a burst of chained packets
     // may need more, and is then submitted in several batches.
     static constexpr uint32_t kMaxRequests = 1024;
     std::array<CopyRequest, kMaxRequests> requests_{};
     uint32_t request_count_ = 0;
-    FailedSet failed_{};
+    PacketBits failed_{};
     bool waiting_ = false;  // prefetch submitted copies that nobody waited for yet
 };
 

@@ -88,7 +88,7 @@ public:
             c.bytes_copied_cpu += r[i].length;
         }
     }
-    void wait(sl::shadow::FailedSet& failed, sl::shadow::Counters&) noexcept override {
+    void wait(sl::shadow::PacketBits& failed, sl::shadow::Counters&) noexcept override {
         for (uint16_t p : failed_) sl::shadow::mark(failed, p);
         failed_.clear();
     }
