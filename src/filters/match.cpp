@@ -4,18 +4,7 @@
 // policy their bytes are pulled into shadows before it runs.
 #include "filters/payload_scanner.hpp"
 
-namespace {
-
-class Match final : public sl::Filter {
-public:
-    explicit Match(sl::FilterContext& ctx) : scanner_(ctx, sl::filters::PayloadScanner::Kind::literal) {}
-    void process(sl::Burst& burst) noexcept override { scanner_.process(burst); }
-
-private:
-    sl::filters::PayloadScanner scanner_;
-};
-
-}  // namespace
+using Match = sl::filters::PayloadFilter<sl::filters::PayloadScanner::Kind::literal>;
 
 SL_REGISTER_FILTER(Match, "match", sl::Access::payload, sl::kClassifier,
                    "keep packets whose payload holds a literal; class = its number",

@@ -15,19 +15,19 @@
 
 namespace sl::filters {
 
-class PayloadScanner {
+class PayloadScanner : public Filter {
 public:
     enum class Kind { literal, regex };
     // Reads the positional patterns and nocase=yes|no from ctx.args(); a
     // pattern Hyperscan refuses is a ConfigError at that pattern.
     PayloadScanner(FilterContext& ctx, Kind kind);
-    ~PayloadScanner();
+    ~PayloadScanner() override;
     PayloadScanner(const PayloadScanner&) = delete;
     PayloadScanner& operator=(const PayloadScanner&) = delete;
 
     // Classes each packet by the pattern (1-based, in the order given) whose
     // match ends first in its payload; drops the others as no_match.
-    void process(Burst& burst) noexcept;
+    void process(Burst& burst) noexcept override;
 
     // Where the payload starts for these filters: after the TCP, UDP or SCTP
     // header; after the IP header for other IP protocols; after the link
@@ -43,6 +43,13 @@ private:
     // A chain with more pieces than fit here is scanned from a linear copy.
     static constexpr unsigned kMaxSpans = 16;
     std::vector<uint8_t> linear_;
+};
+
+// The filter type of each kind, for SL_REGISTER_FILTER.
+template <PayloadScanner::Kind K>
+class PayloadFilter final : public PayloadScanner {
+public:
+    explicit PayloadFilter(FilterContext& ctx) : PayloadScanner(ctx, K) {}
 };
 
 // Decodes a literal's escapes: \xHH for any byte, \\ for a backslash.
