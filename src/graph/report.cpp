@@ -88,6 +88,7 @@ std::string format_table(const RunReport& report) {
         for (const auto& [name, value] : n.counters)
             if (value) parts.push_back(fmt::format("{}={}", name, value));
         for (const auto& [name, value] : n.info) parts.push_back(fmt::format("{}={}", name, value));
+        if (n.policy != r.shadow_policy) parts.push_back(fmt::format("shadow {}", n.policy));
         if (n.shadow.bytes_pulled) parts.push_back(fmt::format("pulled={} B", n.shadow.bytes_pulled));
         if (n.shadow.bytes_copied_dma) parts.push_back(fmt::format("by dma={} B", n.shadow.bytes_copied_dma));
         if (n.shadow.dma_fallbacks) parts.push_back(fmt::format("dma_fallbacks={}", n.shadow.dma_fallbacks));
@@ -115,11 +116,11 @@ std::string format_json(const RunReport& report) {
         std::map<std::string, uint64_t> counters(n.counters.begin(), n.counters.end());
         nodes += fmt::format(
             "{}{{\"name\":{},\"filter\":{},\"packets_in\":{},\"packets_out\":{},\"drops\":{},"
-            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{},\"info\":{},\"access\":{},\"shadow\":{{{}}}}}",
+            "\"cycles_per_packet\":{:.2f},\"calls\":{},\"counters\":{},\"info\":{},\"access\":{},\"shadow\":{{\"policy\":{},{}}}}}",
             nodes.empty() ? "" : ",", json_string(n.name), json_string(n.filter), n.packets_in, n.packets_out,
             json_counts(n.drops), n.cycles_per_packet(), n.calls, json_counts(counters),
             json_counts(std::map<std::string, uint64_t>(n.info.begin(), n.info.end())), json_string(n.access),
-            json_shadow(n.shadow));
+            json_string(n.policy), json_shadow(n.shadow));
     }
     std::string pools;
     for (const auto& p : report.pools)

@@ -60,6 +60,10 @@ struct Runtime::Node {
     std::deque<std::pair<std::string, uint64_t>> counters;
     std::vector<std::pair<std::string, uint64_t>> info;
     Access access = Access::metadata;  // the type's, or what the filter set from its arguments
+    shadow::PolicyConfig policy;       // --shadow, or its stream's `shadow NAME POLICY`
+    // The first filter after a stream whose policy is prefetch: it pulls
+    // every packet whole, whatever it reads itself.
+    bool pulls_ahead = false;
     shadow::Counters shadow;
     Runtime* runtime = nullptr;
     uint64_t in = 0;
@@ -213,8 +217,9 @@ struct NodeCallbacks {
     // A packet whose pull failed is dropped as dma_error (the shadows moved
     // it to the end); returns how many packets the filter gets.
     static uint16_t bring_in(rte_graph* graph, rte_node* node, Runtime::Node& n, rte_mbuf** packets, uint16_t count) {
-        if (n.access == Access::metadata) return count;
-        uint16_t kept = n.runtime->shadows_->prepare(packets, count, n.access, n.shadow);
+        if (n.access == Access::metadata && !n.pulls_ahead) return count;
+        uint16_t kept = n.runtime->shadows_->prepare(packets, count, n.pulls_ahead ? Access::payload : n.access,
+                                                     n.policy, n.shadow);
         if (kept == count) return count;
         static const DropReason dma_error = drop_reason_id("dma_error");
         uint16_t failed = static_cast<uint16_t>(count - kept);
@@ -365,7 +370,9 @@ Runtime::Runtime(const lang::Program& program, const BuildOptions& options, Runt
     check_acyclic();
     construct_filters();
     compute_routing();
-    shadows_ = std::make_unique<shadow::Shadows>(options_.shadow, options_.largest_packet, options_.socket,
+    bool copies = false;
+    for (const auto& node : nodes_) copies |= node->policy.policy != shadow::Policy::zero_copy;
+    shadows_ = std::make_unique<shadow::Shadows>(options_.shadow, copies, options_.largest_packet, options_.socket,
                                                  options_.copy_engine);
 }
 
@@ -406,12 +413,15 @@ Runtime::~Runtime() {
     if (graph_id_ != RTE_GRAPH_ID_INVALID) rte_graph_destroy(graph_id_);
 }
 
-size_t Runtime::add_node(const lang::Stage& stage, const std::string& share_key) {
+size_t Runtime::add_node(const lang::Stage& stage, const std::string& share_key, const shadow::PolicyConfig& policy) {
+    // A shared node (`tx 1` on two branches) keeps the policy of its first
+    // use; shared nodes are sinks, which read no bytes.
     if (!share_key.empty())
         for (size_t i = 0; i < nodes_.size(); i++)
             if (nodes_[i]->share_key == share_key) return i;
     auto node = std::make_unique<Node>();
     node->runtime = this;
+    node->policy = policy;
     node->type = find_filter_type(stage.filter);
     node->where = stage.where;
     node->share_key = share_key;
@@ -447,7 +457,24 @@ void Runtime::build(const lang::Program& program) {
     parse_node->runtime = this;
     parse_node->name = "parse";
     parse_node->signature = "parse";
+    parse_node->policy = options_.shadow;
     nodes_.push_back(std::move(parse_node));
+
+    struct Setting {
+        shadow::PolicyConfig policy;
+        const lang::ShadowSetting* where;
+        bool defined = false;
+    };
+    std::map<std::string, Setting> settings;
+    for (const auto& s : program.shadow_settings) {
+        std::string error;
+        auto policy = shadow::parse_policy(s.policy, error);
+        if (!policy) throw ConfigError(s.policy_where, error);
+        auto [it, added] = settings.emplace(s.stream, Setting{*policy, &s});
+        if (!added)
+            throw ConfigError(s.stream_where, fmt::format("stream '{}' has two shadow policies", s.stream),
+                              fmt::format("the first is on line {}", it->second.where->stream_where.line));
+    }
 
     // A named stream is a node plus the edge that reading it implies
     // (`x = rx 1` reads class 1 of the parse node).
@@ -456,6 +483,7 @@ void Runtime::build(const lang::Program& program) {
         lang::Edge edge{};
         Location where{};
         bool read = false;
+        shadow::PolicyConfig policy;  // of the filters that read it
     };
     std::map<std::string, Stream> streams;
     const auto filter_names = filter_type_names();
@@ -463,6 +491,7 @@ void Runtime::build(const lang::Program& program) {
     for (const auto& p : program.pipelines) {
         Stream from;
         from.where = p.origin.where;
+        from.policy = options_.shadow;
         if (p.origin.kind == lang::Origin::Kind::rx) {
             if (p.origin.port) {
                 if (*p.origin.port >= options_.input_count)
@@ -519,7 +548,12 @@ void Runtime::build(const lang::Program& program) {
                 for (const auto& a : stage.args)
                     if (a.key != "name") share_key += "\x1f" + a.key + "=" + a.value;
             }
-            size_t target = add_node(stage, share_key);
+            size_t target = add_node(stage, share_key, from.policy);
+            // Packets enter a prefetch stream whole; rx's prefetch pulled
+            // them as they were read.
+            if (&stage == &p.stages.front() && p.origin.kind == lang::Origin::Kind::stream &&
+                from.policy.policy == shadow::Policy::prefetch && options_.shadow.policy != shadow::Policy::prefetch)
+                nodes_[target]->pulls_ahead = true;
             nodes_[prev]->outs.push_back({edge.kind, edge.cls, target, edge.where});
             prev = target;
         }
@@ -534,7 +568,20 @@ void Runtime::build(const lang::Program& program) {
             s.node = prev;
             s.edge = pending;
             s.where = p.name_where;
+            s.policy = from.policy;
+            if (auto it = settings.find(name); it != settings.end()) {
+                s.policy = it->second.policy;
+                it->second.defined = true;
+            }
         }
+    }
+    for (const auto& [name, setting] : settings) {
+        if (setting.defined) continue;
+        std::vector<std::string> known;
+        for (const auto& [stream, s] : streams) known.push_back(stream);
+        std::string near = lang::nearest(name, known);
+        throw ConfigError(setting.where->stream_where, fmt::format("shadow: unknown stream '{}'", name),
+                          near.empty() ? "name a stream defined with NAME = ..." : fmt::format("did you mean '{}'?", near));
     }
 }
 
@@ -751,6 +798,7 @@ Report Runtime::report() const {
     r.copy_engine = shadows_->engine().name();
     NodeReport rx;
     rx.access = "metadata";
+    rx.policy = r.shadow_policy;
     rx.shadow = rx_shadow_;
     r.shadow.add(rx_shadow_);
     rx.name = "rx";
@@ -774,6 +822,7 @@ Report Runtime::report() const {
         n.counters.assign(node->counters.begin(), node->counters.end());
         n.info = node->info;
         n.access = access_name(node->access);
+        n.policy = shadow::policy_name(node->policy);
         n.shadow = node->shadow;
         r.shadow.add(node->shadow);
         n.calls = node->earlier_calls + (node->rte ? node->rte->total_calls : 0);

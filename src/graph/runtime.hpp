@@ -64,6 +64,7 @@ struct NodeReport {
     uint64_t calls = 0;
     uint64_t cycles = 0;
     std::string access;  // what the filter reads: metadata, headers, payload, write
+    std::string policy;  // the shadow policy its reads are served under
     shadow::Counters shadow;
     uint64_t dropped() const;
     double cycles_per_packet() const { return packets_in ? double(cycles) / double(packets_in) : 0.0; }
@@ -125,7 +126,7 @@ private:
     void construct_filters();
     void check_acyclic() const;
     void compute_routing();
-    size_t add_node(const lang::Stage& stage, const std::string& share_key);
+    size_t add_node(const lang::Stage& stage, const std::string& share_key, const shadow::PolicyConfig& policy);
 
     BuildOptions options_;
     Runtime* previous_ = nullptr;

@@ -5,6 +5,7 @@
 //   p = rx | ipproto                  # a classifier
 //   p |17 count name=udp              # only class 17
 //   p |else count name=other          # every class no sibling edge takes
+//   shadow web copy-once              # the shadow policy of what reads `web`
 #pragma once
 
 #include <cstdint>
@@ -48,8 +49,18 @@ struct Pipeline {
     std::vector<Stage> stages;
 };
 
+// `shadow STREAM POLICY`: the filters that read the stream, and the streams
+// named after them, serve their reads under POLICY instead of the run's.
+struct ShadowSetting {
+    std::string stream;
+    Location stream_where;
+    std::string policy;
+    Location policy_where;
+};
+
 struct Program {
     std::vector<Pipeline> pipelines;
+    std::vector<ShadowSetting> shadow_settings;
 };
 
 // Parses `text`; `file` names it in diagnostics ("command-line" for -e).

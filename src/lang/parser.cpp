@@ -192,6 +192,10 @@ public:
                 next();
                 continue;
             }
+            if (is_shadow_setting()) {
+                p.shadow_settings.push_back(shadow_setting());
+                continue;
+            }
             p.pipelines.push_back(pipeline());
         }
         return p;
@@ -213,6 +217,33 @@ private:
         case Token::Kind::else_pipe: return "|else";
         default: return t.text;
         }
+    }
+
+    // `shadow NAME POLICY`: two words after `shadow`, which no pipeline can
+    // start with (a stream named shadow is followed by '|' or '=').
+    bool is_shadow_setting() const {
+        return peek().kind == Token::Kind::word && peek().text == "shadow" && peek(1).kind == Token::Kind::word;
+    }
+
+    ShadowSetting shadow_setting() {
+        const Token& keyword = next();
+        const Token& stream = next();
+        if (!is_identifier(stream.text) || stream.text == "rx")
+            throw ConfigError(stream.where, fmt::format("'{}' is not a stream name", stream.text),
+                              stream.text == "rx" ? "the policy of everything that reads rx is --shadow"
+                                                  : "write: shadow STREAM POLICY");
+        const Token& policy = peek();
+        if (policy.kind != Token::Kind::word)
+            throw ConfigError(policy.kind == Token::Kind::end ? keyword.where : policy.where,
+                              fmt::format("expected a shadow policy after 'shadow {}', found {}", stream.text,
+                                          describe(policy)),
+                              "zero-copy, copy-once, hybrid, hybrid:N or prefetch");
+        next();
+        const Token& after = peek();
+        if (after.kind != Token::Kind::end && after.kind != Token::Kind::end_of_statement)
+            throw ConfigError(after.where, fmt::format("unexpected {} after the shadow policy", describe(after)),
+                              "write: shadow STREAM POLICY");
+        return ShadowSetting{stream.text, stream.where, policy.text, policy.where};
     }
 
     Pipeline pipeline() {

@@ -22,6 +22,7 @@ struct PolicyConfig {
     // hybrid: bytes below this offset are served in place; 0 means each
     // packet's own parsed payload offset.
     uint32_t fixed_threshold = 0;
+    bool operator==(const PolicyConfig&) const = default;
 };
 
 // "zero-copy", "copy-once", "hybrid", "hybrid:N" or "prefetch"; nullopt with

@@ -21,14 +21,14 @@ std::atomic<unsigned> g_zones{0};
 
 }  // namespace
 
-Shadows::Shadows(const PolicyConfig& policy, uint32_t largest_packet, int socket, CopyEngine* engine)
-    : policy_(policy), engine_(engine) {
+Shadows::Shadows(const PolicyConfig& entry, bool copies, uint32_t largest_packet, int socket, CopyEngine* engine)
+    : entry_(entry), copies_(copies), engine_(engine) {
     if (!engine_) {
         own_engine_ = make_cpu_engine();
         engine_ = own_engine_.get();
     }
     for (auto& e : table_) e = {};
-    if (policy_.policy == Policy::zero_copy) return;
+    if (!copies_) return;
     largest_packet = std::max<uint32_t>(largest_packet, 64);
     capacity_ = size_t{RTE_GRAPH_BURST_SIZE} * std::min(largest_packet, kTypicalPacketCap) + largest_packet;
     // One IOVA-contiguous zone, so that a DMA engine can address any shadow
@@ -53,13 +53,13 @@ Shadows::~Shadows() {
 
 void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexcept {
     used_ = 0;
-    // Under zero copy the table stays empty, so any slot reads as "in place".
-    if (policy_.policy == Policy::zero_copy) return;
+    // When nothing copies the table stays empty, so any slot reads as "in place".
+    if (!copies_) return;
     for (unsigned w = 0; w < filled_.size(); w++)
         for (uint64_t bits = filled_[w]; bits; bits &= bits - 1) table_[w * 64 + __builtin_ctzll(bits)] = {};
     filled_ = {};
     for (uint16_t i = 0; i < count; i++) meta(packets[i]).shadow_slot = static_cast<uint8_t>(i);
-    if (policy_.policy != Policy::prefetch) return;
+    if (entry_.policy != Policy::prefetch) return;
     // Prefetch pulls the whole burst as it enters, before any filter asks,
     // and lets the engine work while the source finishes its burst; the
     // first filter that reads waits for it.
@@ -70,16 +70,16 @@ void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexce
     }
 }
 
-uint32_t Shadows::wanted_from(const rte_mbuf* m, Access access) const noexcept {
+uint32_t Shadows::wanted_from(const rte_mbuf* m, Access access, const PolicyConfig& policy) noexcept {
     if (access == Access::metadata) return UINT32_MAX;
-    switch (policy_.policy) {
+    switch (policy.policy) {
     case Policy::zero_copy: return UINT32_MAX;
     case Policy::copy_once:
     case Policy::prefetch: return 0;
     case Policy::hybrid: break;
     }
     if (access == Access::headers) return UINT32_MAX;
-    return policy_.fixed_threshold ? policy_.fixed_threshold : meta(m).payload_offset;
+    return policy.fixed_threshold ? policy.fixed_threshold : meta(m).payload_offset;
 }
 
 bool Shadows::add_pull(rte_mbuf* m, uint16_t slot, uint32_t from, Counters& c) noexcept {
@@ -124,12 +124,13 @@ void Shadows::flush(Counters& c) noexcept {
     waiting_ = false;
 }
 
-uint16_t Shadows::prepare(rte_mbuf** packets, uint16_t count, Access access, Counters& c) noexcept {
+uint16_t Shadows::prepare(rte_mbuf** packets, uint16_t count, Access access, const PolicyConfig& policy,
+                          Counters& c) noexcept {
     if (waiting_) flush(c);  // prefetch's pulls must be in before anyone reads
     for (uint16_t i = 0; i < count; i++) {
         rte_mbuf* m = packets[i];
         uint8_t slot = meta(m).shadow_slot;
-        uint32_t from = wanted_from(m, access);
+        uint32_t from = wanted_from(m, access, policy);
         if (from == UINT32_MAX) continue;
         const detail::Shadow& have = table_[slot];
         if (have.data && have.from <= from) continue;

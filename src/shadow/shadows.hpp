@@ -24,9 +24,11 @@ namespace sl::shadow {
 
 class Shadows {
 public:
-    // `largest_packet`: the most bytes one packet can hold (MTU or snap
-    // length). `engine` may be null: the CPU copies.
-    Shadows(const PolicyConfig& policy, uint32_t largest_packet, int socket, CopyEngine* engine);
+    // `entry`: the policy of the packets as they enter (what reads rx);
+    // `copies`: whether any filter's policy copies (named streams may have
+    // their own). `largest_packet`: the most bytes one packet can hold (MTU
+    // or snap length). `engine` may be null: the CPU copies.
+    Shadows(const PolicyConfig& entry, bool copies, uint32_t largest_packet, int socket, CopyEngine* engine);
     ~Shadows();
     Shadows(const Shadows&) = delete;
     Shadows& operator=(const Shadows&) = delete;
@@ -38,10 +40,11 @@ public:
     // Under prefetch, starts pulling every packet whole right away.
     void begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexcept;
 
-    // Before a filter with `access` reads `packets`: brings in what the
-    // policy wants local. Packets whose pull failed are moved to the end;
+    // Before a filter with `access` reads `packets` under `policy`: brings
+    // in what the policy wants local. Packets whose pull failed are moved to the end;
     // returns how many remain in front. Adds to `c` what it did.
-    uint16_t prepare(rte_mbuf** packets, uint16_t count, Access access, Counters& c) noexcept;
+    uint16_t prepare(rte_mbuf** packets, uint16_t count, Access access, const PolicyConfig& policy,
+                     Counters& c) noexcept;
 
     // Counts the bytes within reach of a filter with `access` that were
     // served in place; called after the filter ran, when the parse node has
@@ -54,11 +57,12 @@ public:
 private:
     // The offset from which the policy wants packet m local for `access`, or
     // UINT32_MAX for nothing.
-    uint32_t wanted_from(const rte_mbuf* m, Access access) const noexcept;
+    static uint32_t wanted_from(const rte_mbuf* m, Access access, const PolicyConfig& policy) noexcept;
     bool add_pull(rte_mbuf* m, uint16_t index, uint32_t from, Counters& c) noexcept;
     void flush(Counters& c) noexcept;
 
-    PolicyConfig policy_;
+    PolicyConfig entry_;
+    bool copies_;
     std::unique_ptr<CopyEngine> own_engine_;
     CopyEngine* engine_;
     const rte_memzone* zone_ = nullptr;

@@ -13,9 +13,9 @@ namespace {
 
 const std::vector<std::string> kPolicies = {"zero-copy", "copy-once", "hybrid", "hybrid:40", "prefetch"};
 
-// The top-level "shadow" object's figure `key`.
+// The top-level "shadow" object's figure `key` (it follows the nodes').
 uint64_t shadow_total(const Stats& s, const std::string& key) {
-    auto at = s.text.find("\"shadow\":{\"policy\"");
+    auto at = s.text.rfind("\"shadow\":{\"policy\"");
     if (at == std::string::npos) throw std::runtime_error("no shadow totals in stats");
     return Stats{s.text.substr(at)}.number("\"" + key + "\"");
 }
@@ -233,6 +233,56 @@ TEST_F(Shadow, DmaSkeletonCopiesTheSameBytesAsTheCpu) {
             << policy;
         EXPECT_GT(shadow_total(s, "dma_batches"), 0u) << policy;
     }
+}
+
+TEST_F(Shadow, ANamedStreamServesItsReadersUnderItsOwnPolicy) {
+    std::string in = sample("mixed.pcap");
+    auto web = read_capture(tcpdump_filter(in, "tcp port 80", path("web.pcap")));
+    uint64_t web_bytes = 0;
+    for (const auto& r : web) web_bytes += r.data.size();
+    ASSERT_GT(web_bytes, 0u);
+    const std::string pipelines =
+        "web = rx | bpf \"tcp port 80\"\n"
+        "web | match \"GET \" name=get | pcap \"" + path("get.pcap") + "\"\n"
+        "rx | bpf \"udp\" | match \"a\" name=udp\n";
+
+    // Under zero copy everywhere else, copy-once for what reads `web`: the
+    // first reader copies each of its packets whole, and nothing else moves.
+    Result r = replay({"-q", "--shadow", "zero-copy", "-e", pipelines + "shadow web copy-once", "--stats-json",
+                       path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    expect_conservation(s);
+    EXPECT_EQ(shadow_total(s, "bytes_pulled"), web_bytes);
+    EXPECT_EQ(Stats{s.node("get")}.number("\"bytes_pulled\""), web_bytes);
+    EXPECT_NE(s.node("get").find("\"policy\":\"copy-once\""), std::string::npos) << s.node("get");
+    EXPECT_NE(s.node("udp").find("\"policy\":\"zero-copy\""), std::string::npos) << s.node("udp");
+    auto with_setting = read_capture(path("get.pcap"));
+    r = replay({"-q", "--shadow", "zero-copy", "-e", pipelines, in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(read_capture(path("get.pcap")) == with_setting) << "the policy changes cost, never results";
+    EXPECT_FALSE(with_setting.empty());
+
+    // A prefetch stream pulls its packets whole as they enter it, before any
+    // reader asks: here at the count that reads no byte.
+    r = replay({"-q", "-e", "web = rx | bpf \"tcp port 80\"\nweb | count | match \"GET \"\nshadow web prefetch",
+                "--stats-json", path("p.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats p = stats_of(path("p.json"));
+    EXPECT_EQ(Stats{p.node("count#1")}.number("\"bytes_pulled\""), web_bytes);
+    EXPECT_EQ(Stats{p.node("match#1")}.number("\"bytes_pulled\""), 0u) << "already local";
+
+    // A setting must name a defined stream, once, with a real policy.
+    r = replay({"-e", "web = rx | bpf \"tcp\"\nweb | count\nshadow wbe copy-once", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:3:8: error: shadow: unknown stream 'wbe'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("did you mean 'web'?"), std::string::npos) << r.err;
+    r = replay({"-e", "web = rx | bpf \"tcp\"\nweb | count\nshadow web lazy", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:3:12: error: the shadow policy is zero-copy"), std::string::npos) << r.err;
+    r = replay({"-e", "web = rx | bpf \"tcp\"\nweb | count\nshadow web hybrid\nshadow web prefetch", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("stream 'web' has two shadow policies"), std::string::npos) << r.err;
 }
 
 TEST_F(Shadow, BadShadowOptionsAreUsageErrors) {

@@ -69,6 +69,26 @@ TEST(Lang, StringEscapes) {
     EXPECT_EQ(p.pipelines[0].stages[0].args[0].value, "a\"b\\c");
 }
 
+TEST(Lang, ShadowSettingsNameAStreamAndAPolicy) {
+    auto p = lang::parse("web = rx | bpf \"tcp\"\nshadow web hybrid:64\nshadow = rx | count\nshadow | count", "t");
+    ASSERT_EQ(p.shadow_settings.size(), 1u);
+    EXPECT_EQ(p.shadow_settings[0].stream, "web");
+    EXPECT_EQ(p.shadow_settings[0].policy, "hybrid:64");
+    EXPECT_EQ(p.shadow_settings[0].policy_where.line, 2);
+    EXPECT_EQ(p.shadow_settings[0].policy_where.column, 12);
+    ASSERT_EQ(p.pipelines.size(), 3u) << "a stream may still be called shadow";
+    EXPECT_EQ(*p.pipelines[1].name, "shadow");
+    EXPECT_EQ(p.pipelines[2].origin.stream, "shadow");
+}
+
+TEST(LangErrors, ShadowSettingWithoutPolicyOrWithMore) {
+    EXPECT_EQ(diagnostic("shadow web"), "test.sl:1:1: error: expected a shadow policy after 'shadow web', found end "
+                                        "of input\n  shadow web\n  ^\n  zero-copy, copy-once, hybrid, hybrid:N or prefetch");
+    EXPECT_NE(diagnostic("shadow web hybrid | count").find("1:19: error: unexpected | after the shadow policy"),
+              std::string::npos);
+    EXPECT_NE(diagnostic("shadow rx hybrid").find("1:8: error: 'rx' is not a stream name"), std::string::npos);
+}
+
 TEST(LangErrors, MissingPipe) {
     EXPECT_EQ(diagnostic("rx count"),
               "test.sl:1:4: error: expected '|' before 'count'\n  rx count\n     ^\n  filters are joined with '|'");

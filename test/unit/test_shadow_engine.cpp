@@ -134,14 +134,14 @@ TEST(PacketView, ReadsAcrossSegmentsAndStopsWhereTheAccessEnds) {
 
 TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
     sl::shadow::PolicyConfig hybrid;
-    sl::shadow::Shadows shadows(hybrid, 2048, 0, nullptr);
+    sl::shadow::Shadows shadows(hybrid, true, 2048, 0, nullptr);
     std::string bytes = pattern(1000);
     rte_mbuf* packets[2] = {chained(bytes, 54), chained(bytes.substr(0, 100), 100)};
     sl::shadow::Counters c;
     shadows.begin_walk(packets, 2, c);
-    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::headers, c), 2);
+    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::headers, hybrid, c), 2);
     EXPECT_EQ(c.bytes_pulled, 0u) << "headers are read in place";
-    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::payload, c), 2);
+    EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::payload, hybrid, c), 2);
     EXPECT_EQ(c.bytes_pulled, 1000u - 54) << "the payload, and nothing for a packet without one";
     uint32_t verdicts[2] = {};
     sl::Burst burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
@@ -157,7 +157,7 @@ TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
 TEST(Shadows, AFailedCopyDropsItsPacketAndLeaksNothing) {
     sl::shadow::PolicyConfig copy_once{sl::shadow::Policy::copy_once, 0};
     FailingEngine engine({1, 3});
-    sl::shadow::Shadows shadows(copy_once, 2048, 0, &engine);
+    sl::shadow::Shadows shadows(copy_once, true, 2048, 0, &engine);
     std::vector<std::string> bytes;
     rte_mbuf* packets[5];
     for (int i = 0; i < 5; i++) {
@@ -168,7 +168,7 @@ TEST(Shadows, AFailedCopyDropsItsPacketAndLeaksNothing) {
     std::copy(packets, packets + 5, original);
     sl::shadow::Counters c;
     shadows.begin_walk(packets, 5, c);
-    ASSERT_EQ(shadows.prepare(packets, 5, sl::Access::headers, c), 3);
+    ASSERT_EQ(shadows.prepare(packets, 5, sl::Access::headers, copy_once, c), 3);
     // The good ones stay in front, in order; the failed ones go to the end.
     EXPECT_EQ(packets[0], original[0]);
     EXPECT_EQ(packets[1], original[2]);
@@ -198,14 +198,14 @@ TEST(DmaEngine, CopiesLikeTheCpuAndABoundedWaitSurvivesASilentEngine) {
     std::string bytes = pattern(1000);
     for (bool silent : {false, true}) {
         auto engine = sl::shadow::make_dma_engine(config);
-        sl::shadow::Shadows shadows(copy_once, 2048, 0, engine.get());
+        sl::shadow::Shadows shadows(copy_once, true, 2048, 0, engine.get());
         // A stopped skeleton takes copies and never completes them.
         if (silent) rte_dma_stop(dev);
         rte_mbuf* packets[4];
         for (auto& p : packets) p = chained(bytes, 54);
         sl::shadow::Counters c;
         shadows.begin_walk(packets, 4, c);
-        ASSERT_EQ(shadows.prepare(packets, 4, sl::Access::headers, c), 4);
+        ASSERT_EQ(shadows.prepare(packets, 4, sl::Access::headers, copy_once, c), 4);
         EXPECT_EQ(c.bytes_pulled, 4000u);
         EXPECT_EQ(c.bytes_copied_dma + c.bytes_copied_cpu, 4000u);
         if (silent) {
