@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shadow-buffer policies against each other, with sl-replay on captures of
-# UDP packets of one size each (64, 512, 1500 and 9000 bytes).
+# UDP packets of one size each (64, 512, 1500 and 9000 bytes; the jumbo frames
+# are chains of 2 KiB segments, as a NIC with 2 KiB buffers delivers them).
 #   rows:    packet size x the share of packets whose payload a filter reads
 #            (0%: rx | count; 1%, 10%, 50%: rx | sample N | match; 100%:
 #            rx | match); the literal never occurs, so match scans every byte
@@ -50,8 +51,9 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # One run: "ns_per_packet bytes_copied_per_packet" from --stats-json.
 run() {
-  local policy=$1 pipeline=$2 capture=$3 json="$work/shadow.json"
-  "$replay" -q --shadow "$policy" -e "$pipeline" --stats-json "$json" "$capture" >/dev/null
+  local policy=$1 pipeline=$2 capture=$3 size=$4 json="$work/shadow.json" segment=32768
+  [ "$size" -gt 2048 ] && segment=2048
+  "$replay" -q --shadow "$policy" --segment "$segment" -e "$pipeline" --stats-json "$json" "$capture" >/dev/null
   "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=d["totals"]["packets_read"]; s=d["shadow"]
 print(d["elapsed_s"]*1e9/n, s["bytes_pulled"]/n)' "$json"
 }
@@ -81,7 +83,7 @@ for segment in warm cold; do
         samples=()
         for _ in $(seq "$runs"); do
           if [ "$segment" = cold ]; then drop_cache "$capture"; else warm_cache "$capture"; fi
-          samples+=("$(run "$p" "${pipelines[$share]}" "$capture")")
+          samples+=("$(run "$p" "${pipelines[$share]}" "$capture" "$size")")
         done
         ns[$p]=$(printf '%s\n' "${samples[@]}" | awk '{print $1}' | median)
         copied[$p]=$(printf '%s\n' "${samples[@]}" | awk '{print $2}' | median)

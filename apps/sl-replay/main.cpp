@@ -28,6 +28,9 @@ const char* kUsage =
     "  --stats-json FILE     write per-node statistics as JSON\n"
     "  --speed MODE          top (default), realtime, or xN (N times real time)\n"
     "  --loop N              replay the captures N times\n"
+    "  --segment N           put each record in mbuf segments of at most N bytes\n"
+    "                        (64..32768; default 32768), as a NIC with N-byte\n"
+    "                        buffers chains a jumbo frame\n"
     SL_SHADOW_USAGE
     "  --dot FILE            write the graph in Graphviz dot format\n"
     "  --filters             list the filters and exit\n"
@@ -52,11 +55,12 @@ int main(int argc, char** argv) {
     sl::core::ReplayOptions options;
     options.eal_args = line.eal_args;
 
-    enum { kStatsJson = 1000, kSpeed, kLoop, kDot, kFilters };
+    enum { kStatsJson = 1000, kSpeed, kLoop, kSegment, kDot, kFilters };
     static const option long_options[] = {
         {"stats-json", required_argument, nullptr, kStatsJson},
         {"speed", required_argument, nullptr, kSpeed},
         {"loop", required_argument, nullptr, kLoop},
+        {"segment", required_argument, nullptr, kSegment},
         SL_SHADOW_LONG_OPTIONS,
         {"dot", required_argument, nullptr, kDot},
         {"filters", no_argument, nullptr, kFilters},
@@ -87,6 +91,13 @@ int main(int argc, char** argv) {
             auto n = sl::core::bounded_number(optarg, 1, UINT64_MAX);
             if (!n) return usage_error(fmt::format("--loop takes a positive number, not '{}'", optarg));
             options.loops = *n;
+            break;
+        }
+        case kSegment: {
+            auto n = sl::core::bounded_number(optarg, 64, sl::io::kMaxSegmentBytes);
+            if (!n) return usage_error(fmt::format("--segment takes a number of bytes from 64 to {}, not '{}'",
+                                                   sl::io::kMaxSegmentBytes, optarg));
+            options.segment_bytes = static_cast<uint32_t>(*n);
             break;
         }
         case kSpeed: {

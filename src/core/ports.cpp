@@ -18,6 +18,9 @@ namespace sl::core {
 namespace {
 
 constexpr unsigned kPoolCache = 256;
+// Where split receive queues cut packets: past every header the parser reads
+// (Ethernet 14, two VLAN tags 8, IPv6 40, TCP with options 60).
+constexpr uint16_t kSplitHeaderBytes = 128;
 
 std::string port_name(uint16_t port) {
     char name[RTE_ETH_NAME_MAX_LEN] = {};
@@ -50,7 +53,7 @@ unsigned close_and_report(Ports& ports, graph::RunReport& report) {
             {s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf, s.tx_errors + tx_full[s.port]});
     ports.close();
     unsigned out = 0;
-    for (const auto& [socket, pool] : ports.pools()) {
+    for (rte_mempool* pool : ports.pools()) {
         unsigned in_use = rte_mempool_in_use_count(pool);
         report.pools.push_back({pool->name, pool->size, in_use});
         out += in_use;
@@ -100,6 +103,18 @@ Ports::Ports(const PortOptions& options) : options_(options) {
             throw RuntimeError(fmt::format("cannot create the mempool of {} mbufs on socket {}: {}", size, socket,
                                            rte_strerror(rte_errno)));
         pools_[socket] = pool;
+        bool splits = false;
+        for (const Setup& s : setups) splits |= s.socket == socket && s.split;
+        if (!splits) continue;
+        // The header half of every split packet: as many mbufs as the
+        // packet pool, each with room for kSplitHeaderBytes.
+        name = fmt::format("sl_headers_s{}", socket);
+        rte_mempool* headers = rte_pktmbuf_pool_create(name.c_str(), size, kPoolCache, 0,
+                                                       RTE_PKTMBUF_HEADROOM + kSplitHeaderBytes, socket);
+        if (!headers)
+            throw RuntimeError(fmt::format("cannot create the header mempool of {} mbufs on socket {}: {}", size,
+                                           socket, rte_strerror(rte_errno)));
+        header_pools_[socket] = headers;
     }
     for (const Setup& s : setups) start(s);
 
@@ -164,6 +179,15 @@ Ports::Setup Ports::configure(uint16_t port) {
     // Records larger than one mbuf arrive as chains when the device can
     // scatter, and leave as chains when it can gather.
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    // A device that can split headers from payloads into two pools writes
+    // the headers where the filters read them in place (hybrid serves them
+    // zero copy) and the payload into mbufs of their own: the imported
+    // segment that payload filters pull from.
+    if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_BUFFER_SPLIT) && info.rx_seg_capa.multi_pools &&
+        info.rx_seg_capa.max_nseg >= 2) {
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_BUFFER_SPLIT | RTE_ETH_RX_OFFLOAD_SCATTER;
+        s.split = true;
+    }
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     else if (options_.verbose)
         std::fprintf(stderr, "port %u (%s): cannot send chained mbufs\n", port, name.c_str());
@@ -187,16 +211,31 @@ Ports::Setup Ports::configure(uint16_t port) {
     s.txconf = info.default_txconf;
     s.txconf.offloads = conf.txmode.offloads;
     if (options_.verbose)
-        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors\n", port,
-                     name.c_str(), info.driver_name, s.socket, s.rxq, s.rxd, s.txq, s.txd);
+        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors%s\n", port,
+                     name.c_str(), info.driver_name, s.socket, s.rxq, s.rxd, s.txq, s.txd,
+                     s.split ? fmt::format(", headers split at {} bytes", kSplitHeaderBytes).c_str() : "");
     return s;
 }
 
 void Ports::start(const Setup& s) {
     uint16_t port = s.port;
     auto socket = static_cast<unsigned>(s.socket);
+    rte_eth_rxconf rxconf = s.rxconf;
+    rte_mempool* pool = pools_.at(s.socket);
+    union rte_eth_rxseg segments[2] = {};
+    if (s.split) {
+        // Length-based: every header the parser knows (Ethernet, two VLAN
+        // tags, IPv6, TCP with options) fits in the first segment; the
+        // payload pool's buffers take the rest.
+        segments[0].split.mp = header_pools_.at(s.socket);
+        segments[0].split.length = kSplitHeaderBytes;
+        segments[1].split.mp = pool;
+        rxconf.rx_seg = segments;
+        rxconf.rx_nseg = 2;
+        pool = nullptr;
+    }
     for (uint16_t q = 0; q < s.rxq; q++) {
-        int rc = rte_eth_rx_queue_setup(port, q, s.rxd, socket, &s.rxconf, pools_.at(s.socket));
+        int rc = rte_eth_rx_queue_setup(port, q, s.rxd, socket, &rxconf, pool);
         if (rc != 0) fail(port, fmt::format("receive queue {}", q), rc);
     }
     for (uint16_t q = 0; q < s.txq; q++) {
@@ -249,9 +288,16 @@ void Ports::close() noexcept {
     for (uint16_t p : configured_) rte_eth_dev_close(p);
 }
 
+std::vector<rte_mempool*> Ports::pools() const {
+    std::vector<rte_mempool*> all;
+    for (const auto& [socket, pool] : pools_) all.push_back(pool);
+    for (const auto& [socket, pool] : header_pools_) all.push_back(pool);
+    return all;
+}
+
 Ports::~Ports() {
     close();
-    for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
+    for (auto* pool : pools()) rte_mempool_free(pool);
 }
 
 }  // namespace sl::core

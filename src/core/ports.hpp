@@ -74,8 +74,9 @@ public:
 
     const std::vector<RxQueue>& rx_queues() const noexcept { return rx_queues_; }
     std::vector<PortStats> stats() const;
-    // The pools, for the leak check at the end.
-    const std::map<int, rte_mempool*>& pools() const noexcept { return pools_; }
+    // Every pool (packets, and headers where queues split them), for the
+    // leak check at the end.
+    std::vector<rte_mempool*> pools() const;
     // Stops every port, then closes them: the rings give back their mbufs,
     // so that the pools can be checked for leaks before they are freed.
     void stop() noexcept;
@@ -87,6 +88,7 @@ private:
         uint16_t port = 0;
         uint16_t rxq = 0, txq = 0, rxd = 0, txd = 0;
         int socket = 0;
+        bool split = false;  // headers and payloads in two pools (RTE_ETH_RX_OFFLOAD_BUFFER_SPLIT)
         rte_eth_rxconf rxconf{};
         rte_eth_txconf txconf{};
     };
@@ -97,6 +99,7 @@ private:
     std::vector<uint16_t> ids_;
     std::vector<RxQueue> rx_queues_;
     std::map<int, rte_mempool*> pools_;  // by socket
+    std::map<int, rte_mempool*> header_pools_;  // by socket, when a port there splits
     std::vector<uint16_t> configured_;  // closed at the end, started or not
     std::vector<uint16_t> started_;
     bool stopped_ = false;

@@ -25,6 +25,7 @@
 #include "lang/ast.hpp"
 #include "packet/parser.hpp"
 #include "shadow/engines.hpp"
+#include "shadow/imported_region.hpp"
 
 namespace sl::core {
 namespace {
@@ -103,6 +104,7 @@ int run_replay(const ReplayOptions& options, const char* program) {
 
     // 3. DPDK, then the graph: every filter is built before a packet is read.
     EalSession eal_session;
+    std::vector<std::unique_ptr<shadow::ImportedRegion>> imported;  // unregistered before the EAL stops
     std::unique_ptr<shadow::CopyEngines> engines;  // outlives the graph that copies through it
     rte_mempool* pool = nullptr;
     std::unique_ptr<Ports> ports;  // when the EAL has ports, `tx N` sends on them
@@ -146,9 +148,14 @@ int run_replay(const ReplayOptions& options, const char* program) {
     // Every policy reads the records where the file is mapped (the imported
     // segment); prefetch also asks the kernel for the file further ahead.
     io::RecordMode mode = runtime->writes_packets() || ports ? io::RecordMode::copy : io::RecordMode::attach;
+    if (mode == io::RecordMode::attach)
+        for (auto& r : readers) {
+            imported.push_back(std::make_unique<shadow::ImportedRegion>(r->mapping(), r->size()));
+            spdlog::debug("{}: {}", r->path(), imported.back()->why());
+        }
     if (options.shadow.policy.policy == shadow::Policy::prefetch)
         for (auto& r : readers) r->set_read_ahead(kPrefetchReadAhead);
-    io::CaptureSource source(readers, pool, mode, options.pacing, options.loops, &g_stop);
+    io::CaptureSource source(readers, pool, mode, options.pacing, options.loops, &g_stop, options.segment_bytes);
     int status = 0;
     graph::RunReport report;
     try {

@@ -20,6 +20,7 @@ struct ReplayOptions {
     std::string dot_file;               // --dot
     io::Pacing pacing;                  // --speed
     uint64_t loops = 1;                 // --loop
+    uint32_t segment_bytes = io::kMaxSegmentBytes;  // --segment
     shadow::ShadowOptions shadow;       // --shadow, --dma, --dma-min-bytes
     int verbosity = 0;                  // -1 quiet, 0 normal, 1 verbose
     std::vector<std::string> captures;

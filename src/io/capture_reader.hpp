@@ -29,6 +29,8 @@ public:
     int dlt() const noexcept { return dlt_; }              // libpcap's DLT_ value
     uint32_t linktype() const noexcept { return linktype_; } // the file's LINKTYPE_ value
     uint64_t size() const noexcept { return size_; }
+    // The file's mapping, page-aligned: the imported segment records point into.
+    const uint8_t* mapping() const noexcept { return map_; }
     uint64_t position() const noexcept { return offset_; }
 
     // The next record, or false at the end of the file or at corrupt data

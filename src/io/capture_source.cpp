@@ -21,14 +21,13 @@ uint64_t now_ns() {
 // The mapping belongs to its CaptureReader, which outlives the mbufs; nothing
 // is released when the last reference to a record goes.
 void keep_mapping(void*, void*) {}
-
-// The largest external buffer one mbuf can describe (buf_len is 16 bits).
-constexpr uint32_t kMaxAttachedSegment = 32768;
 }  // namespace
 
 CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool,
-                             RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop)
-    : pool_(pool), mode_(mode), iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), pacing_(pacing),
+                             RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
+                             uint32_t segment_bytes)
+    : pool_(pool), mode_(mode), segment_bytes_(std::clamp<uint32_t>(segment_bytes, 64, kMaxSegmentBytes)),
+      iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), pacing_(pacing),
       loops_(loops ? loops : 1), stop_(stop) {
     for (auto& r : readers) {
         inputs_.push_back(Input{r.get(), {}, false, false});
@@ -101,8 +100,8 @@ bool fill_chain(rte_mbuf* m, const Record& r, rte_mempool* pool, Put put) noexce
 }  // namespace
 
 bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
-    return fill_chain(m, r, pool_, [](rte_mbuf* seg, const uint8_t* data, uint32_t left) {
-        uint32_t take = std::min<uint32_t>(left, rte_pktmbuf_tailroom(seg));
+    return fill_chain(m, r, pool_, [this](rte_mbuf* seg, const uint8_t* data, uint32_t left) {
+        uint32_t take = std::min<uint32_t>({left, rte_pktmbuf_tailroom(seg), segment_bytes_});
         rte_memcpy(rte_pktmbuf_mtod(seg, uint8_t*), data, take);
         return take;
     });
@@ -117,7 +116,7 @@ bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
         shinfo->free_cb = keep_mapping;
         shinfo->fcb_opaque = nullptr;
         rte_mbuf_ext_refcnt_set(shinfo, 1);
-        auto take = static_cast<uint16_t>(std::min(left, kMaxAttachedSegment));
+        auto take = static_cast<uint16_t>(std::min(left, segment_bytes_));
         auto* bytes = const_cast<uint8_t*>(data);  // read-only mapping: Access::write filters get copies
         rte_iova_t iova = iova_is_va_ ? reinterpret_cast<rte_iova_t>(bytes) : RTE_BAD_IOVA;
         rte_pktmbuf_attach_extbuf(seg, bytes, iova, take, shinfo);

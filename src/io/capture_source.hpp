@@ -30,10 +30,17 @@ enum class RecordMode {
     copy,
 };
 
+// The largest piece of a record one mbuf segment holds (an attached
+// external buffer's length is 16 bits); larger records become chains.
+inline constexpr uint32_t kMaxSegmentBytes = 32768;
+
 class CaptureSource final : public graph::Source {
 public:
+    // `segment_bytes`: the most bytes of a record in one segment (at most
+    // kMaxSegmentBytes, and the pool's data room when copying).
     CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, RecordMode mode,
-                  Pacing pacing, uint64_t loops, const std::atomic<bool>* stop);
+                  Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
+                  uint32_t segment_bytes = kMaxSegmentBytes);
 
     uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
 
@@ -60,6 +67,7 @@ private:
     std::vector<Input> inputs_;
     rte_mempool* pool_;
     RecordMode mode_;
+    uint32_t segment_bytes_;
     bool iova_is_va_;
     Pacing pacing_;
     uint64_t loops_;

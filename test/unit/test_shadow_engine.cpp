@@ -1,10 +1,18 @@
 // The shadow machinery on real mbufs: the packet view across chained
 // segments and shadows, pulls gathered from chains, a copy engine whose
 // completions fail (the packet is dropped, nothing leaks) and a DMA engine
-// that stops answering (the wait is bounded, the CPU does the copies).
+// that stops answering (the wait is bounded, the CPU does the copies); split
+// packets as a header-split queue delivers them; a mapped file registered as
+// external memory.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +21,7 @@
 #include <rte_mbuf.h>
 
 #include "core/eal.hpp"
+#include "shadow/imported_region.hpp"
 #include "shadow/shadows.hpp"
 #include <sl/filter.hpp>
 
@@ -223,4 +232,79 @@ TEST(DmaEngine, CopiesLikeTheCpuAndABoundedWaitSurvivesASilentEngine) {
     }
     sl::shadow::stop_dma_device(dev);
     EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+}
+
+TEST(Shadows, ASplitPacketServesItsHeadersInPlaceAndPullsItsPayload) {
+    // What a queue with RTE_ETH_RX_OFFLOAD_BUFFER_SPLIT delivers: the first
+    // 128 bytes in a mbuf of the header pool, the rest in the packet pool's.
+    rte_mempool* headers = rte_pktmbuf_pool_create("test_headers", 63, 0, 0, RTE_PKTMBUF_HEADROOM + 128, 0);
+    ASSERT_NE(headers, nullptr);
+    std::string bytes = pattern(200);
+    sl::shadow::PolicyConfig hybrid;
+    sl::shadow::Shadows shadows(hybrid, true, 2048, 0, nullptr);
+    rte_mbuf* packets[2];
+    for (uint16_t payload_offset : {66, 150}) {  // headers within the first segment, and beyond it
+        rte_mbuf* head = rte_pktmbuf_alloc(headers);
+        rte_mbuf* tail = rte_pktmbuf_alloc(g_pool);
+        std::memcpy(rte_pktmbuf_append(head, 128), bytes.data(), 128);
+        std::memcpy(rte_pktmbuf_append(tail, 72), bytes.data() + 128, 72);
+        ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
+        sl::PacketMeta& pm = sl::meta(head);
+        pm = {};
+        pm.payload_offset = payload_offset;
+        packets[payload_offset == 66 ? 0 : 1] = head;
+    }
+    sl::shadow::Counters c;
+    shadows.begin_walk(packets, 2, c);
+    uint32_t verdicts[2] = {};
+    sl::Burst header_burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::headers);
+    size_t spans = 0;
+    EXPECT_EQ(through_view(header_burst.view(0), 0, 200, &spans), bytes.substr(0, 66));
+    EXPECT_EQ(spans, 1u) << "the headers, in place in the header segment";
+    EXPECT_EQ(through_view(header_burst.view(1), 0, 200, &spans), bytes.substr(0, 150));
+    EXPECT_EQ(spans, 2u) << "headers longer than the split read across both segments";
+
+    ASSERT_EQ(shadows.prepare(packets, 2, sl::Access::payload, hybrid, c), 2);
+    EXPECT_EQ(c.bytes_pulled, (200u - 66) + (200u - 150)) << "only the payloads";
+    sl::Burst payload_burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    for (uint16_t i = 0; i < 2; i++) {
+        EXPECT_EQ(through_view(payload_burst.view(i), 0, 200, &spans), bytes);
+        EXPECT_EQ(spans, i == 0 ? 2u : 3u) << "headers in place (over both segments for the second), payload from "
+                                              "its shadow";
+    }
+    rte_pktmbuf_free_bulk(packets, 2);
+    EXPECT_EQ(rte_mempool_avail_count(headers), headers->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    rte_mempool_free(headers);
+}
+
+TEST(ImportedRegion, AMappedFileBecomesExternalMemoryWithIovasAndIsGivenBack) {
+    std::string path = ::testing::TempDir() + "imported-region.bin";
+    std::string bytes = pattern(10000);
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    void* map = mmap(nullptr, bytes.size(), PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    ASSERT_NE(map, MAP_FAILED);
+    const auto* at = static_cast<const uint8_t*>(map);
+    EXPECT_EQ(rte_mem_virt2memseg_list(at), nullptr);
+    {
+        sl::shadow::ImportedRegion region(map, bytes.size());
+        ASSERT_TRUE(region.registered()) << region.why();
+        const rte_memseg_list* list = rte_mem_virt2memseg_list(at + 9999);
+        ASSERT_NE(list, nullptr);
+        EXPECT_TRUE(list->external);
+        EXPECT_EQ(list->len, 12288u) << "whole pages";
+        ASSERT_EQ(rte_eal_iova_mode(), RTE_IOVA_VA) << "what --no-huge gives";
+        EXPECT_EQ(rte_mem_virt2iova(at + 5000), reinterpret_cast<rte_iova_t>(at + 5000));
+        sl::shadow::ImportedRegion again(map, bytes.size());
+        EXPECT_FALSE(again.registered()) << "a region is registered once";
+        EXPECT_NE(again.why().find("not registered"), std::string::npos);
+        sl::shadow::ImportedRegion unaligned(at + 1, 100);
+        EXPECT_FALSE(unaligned.registered());
+    }
+    EXPECT_EQ(rte_mem_virt2memseg_list(at), nullptr) << "unregistered with the region";
+    munmap(map, bytes.size());
+    std::remove(path.c_str());
 }
