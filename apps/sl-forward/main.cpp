@@ -34,6 +34,7 @@ const char* kUsage =
     "  --stats-json FILE     write the final statistics as JSON\n"
     "  --duration S          stop after S seconds (default: at SIGINT or SIGTERM)\n"
     SL_SHADOW_USAGE
+    SL_PLUGIN_USAGE
     "  --dot FILE            write the graph in Graphviz dot format\n"
     "  -q, --quiet           no final table\n"
     "  -v, --verbose         DPDK's start-up log and port details\n"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
         {"duration", required_argument, nullptr, kDuration},
         {"dot", required_argument, nullptr, kDot},
         SL_SHADOW_LONG_OPTIONS,
+        SL_PLUGIN_LONG_OPTIONS,
         {"quiet", no_argument, nullptr, 'q'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
         else usage_error(fmt::format("{} takes seconds above 0, not '{}'", name, optarg));
         return s.has_value();
     };
+    sl::core::PluginRequest plugins;
     opterr = 0;
     int c;
     bool ok = true;
@@ -113,10 +116,12 @@ int main(int argc, char** argv) {
                 if (auto error = sl::core::shadow_option(c, optarg, options.shadow)) return usage_error(*error);
                 break;
             }
+            if (sl::core::plugin_option(c, optarg, plugins)) break;
             return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
     if (!ok) return 2;
+    if (auto status = sl::core::load_plugins(plugins, "sl-forward")) return *status;
     if (optind < line.argc())
         return usage_error(fmt::format("unexpected argument '{}'", line.argv[static_cast<size_t>(optind)]));
     if (options.config_file.empty() == options.config_text.empty())

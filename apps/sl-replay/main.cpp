@@ -10,7 +10,6 @@
 
 #include "core/command_line.hpp"
 #include "core/replay.hpp"
-#include "graph/registry.hpp"
 #include "lang/ast.hpp"
 #include <sl/args.hpp>
 
@@ -32,8 +31,8 @@ const char* kUsage =
     "                        (64..32768; default 32768), as a NIC with N-byte\n"
     "                        buffers chains a jumbo frame\n"
     SL_SHADOW_USAGE
+    SL_PLUGIN_USAGE
     "  --dot FILE            write the graph in Graphviz dot format\n"
-    "  --filters             list the filters and exit\n"
     "  -q, --quiet           no table, no progress line\n"
     "  -v, --verbose         DPDK's start-up log and debug messages\n"
     "  -h, --help            this text\n"
@@ -55,20 +54,21 @@ int main(int argc, char** argv) {
     sl::core::ReplayOptions options;
     options.eal_args = line.eal_args;
 
-    enum { kStatsJson = 1000, kSpeed, kLoop, kSegment, kDot, kFilters };
+    enum { kStatsJson = 1000, kSpeed, kLoop, kSegment, kDot };
     static const option long_options[] = {
         {"stats-json", required_argument, nullptr, kStatsJson},
         {"speed", required_argument, nullptr, kSpeed},
         {"loop", required_argument, nullptr, kLoop},
         {"segment", required_argument, nullptr, kSegment},
         SL_SHADOW_LONG_OPTIONS,
+        SL_PLUGIN_LONG_OPTIONS,
         {"dot", required_argument, nullptr, kDot},
-        {"filters", no_argument, nullptr, kFilters},
         {"quiet", no_argument, nullptr, 'q'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
+    sl::core::PluginRequest plugins;
     opterr = 0;
     int c;
     while ((c = getopt_long(line.argc(), line.argv.data(), "+c:e:o:qvh", long_options, nullptr)) != -1) {
@@ -81,12 +81,6 @@ int main(int argc, char** argv) {
         case 'h': std::fputs(kUsage, stdout); return 0;
         case kStatsJson: options.stats_json = optarg; break;
         case kDot: options.dot_file = optarg; break;
-        case kFilters:
-            for (const auto& name : sl::graph::filter_type_names()) {
-                const sl::FilterType* t = sl::graph::find_filter_type(name);
-                std::printf("%-10s %-28s %s\n", t->name, t->usage, t->summary);
-            }
-            return 0;
         case kLoop: {
             auto n = sl::core::bounded_number(optarg, 1, UINT64_MAX);
             if (!n) return usage_error(fmt::format("--loop takes a positive number, not '{}'", optarg));
@@ -122,9 +116,11 @@ int main(int argc, char** argv) {
                 if (auto error = sl::core::shadow_option(c, optarg, options.shadow)) return usage_error(*error);
                 break;
             }
+            if (sl::core::plugin_option(c, optarg, plugins)) break;
             return usage_error(sl::core::refused_option(line, optind, optopt, "ceo"));
         }
     }
+    if (auto status = sl::core::load_plugins(plugins, "sl-replay")) return *status;
     for (int i = optind; i < line.argc(); i++) options.captures.push_back(line.argv[static_cast<size_t>(i)]);
     if (options.config_file.empty() == options.config_text.empty())
         return usage_error("give the pipelines with either -c FILE or -e PIPELINES");

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "graph/registry.hpp"
 #include <sl/args.hpp>
 #include <sl/error.hpp>
 
@@ -91,6 +92,33 @@ std::optional<std::string> shadow_option(int code, const char* value, shadow::Sh
         return std::nullopt;
     }
     }
+}
+
+bool plugin_option(int code, const char* value, PluginRequest& request) {
+    switch (code - kPluginOptionCode) {
+    case 0: request.plugins.files.emplace_back(value); return true;
+    case 1: request.plugins.dirs.emplace_back(value); return true;
+    case 2: request.list_filters = true; return true;
+    default: return false;
+    }
+}
+
+std::optional<int> load_plugins(PluginRequest& request, const char* program) {
+    if (const char* path = std::getenv("SL_PLUGIN_PATH")) request.plugins.search_path = path;
+    try {
+        plugin::load_plugins(request.plugins);
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+        return 2;
+    }
+    if (!request.list_filters) return std::nullopt;
+    for (const auto& name : graph::filter_type_names()) {
+        const FilterType* t = graph::find_filter_type(name);
+        const std::string& origin = graph::filter_origin(name);
+        std::printf("%-10s %-28s %s%s\n", t->name, t->usage, t->summary,
+                    origin.empty() ? "" : fmt::format(" [{}]", origin).c_str());
+    }
+    return 0;
 }
 
 }  // namespace sl::core

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lang/ast.hpp"
+#include "plugin/loader.hpp"
 #include "shadow/engines.hpp"
 
 namespace sl::core {
@@ -60,6 +61,27 @@ bool is_shadow_option(int code);
     {"shadow", required_argument, nullptr, ::sl::core::kShadowOptionCode},       \
     {"dma", required_argument, nullptr, ::sl::core::kShadowOptionCode + 1},      \
     {"dma-min-bytes", required_argument, nullptr, ::sl::core::kShadowOptionCode + 2}
+
+// The plugin options both apps take (codes from kPluginOptionCode on).
+inline constexpr int kPluginOptionCode = 2100;
+#define SL_PLUGIN_USAGE \
+    "  --plugin FILE         load filters from a plugin (.so); repeatable\n" \
+    "  --plugin-dir DIR      load every *.so in DIR (also: SL_PLUGIN_PATH=DIR:DIR)\n" \
+    "  --filters             list the filters, built-in and from plugins, and exit\n"
+#define SL_PLUGIN_LONG_OPTIONS                                                 \
+    {"plugin", required_argument, nullptr, ::sl::core::kPluginOptionCode},     \
+    {"plugin-dir", required_argument, nullptr, ::sl::core::kPluginOptionCode + 1}, \
+    {"filters", no_argument, nullptr, ::sl::core::kPluginOptionCode + 2}
+struct PluginRequest {
+    plugin::PluginOptions plugins;
+    bool list_filters = false;
+};
+// Takes one of those options; false when `code` is not one of them.
+bool plugin_option(int code, const char* value, PluginRequest& request);
+// Loads the plugins (and SL_PLUGIN_PATH's); with --filters, lists the
+// filters. The exit status to end with now (2 after a plugin error, 0 after
+// listing), or nothing to go on.
+std::optional<int> load_plugins(PluginRequest& request, const char* program);
 
 // Creates the output folder (-o) with its parents; false after saying why.
 bool create_output_dir(const std::string& dir);

@@ -12,7 +12,9 @@ namespace {
 
 struct Registry {
     std::vector<FilterType> types;
+    std::vector<std::string> origins;  // by type: "" for a built-in, else the plugin's path
     std::vector<std::string> errors;
+    std::string loading;  // the plugin being opened, whose registrations these are
 };
 
 Registry& registry() {
@@ -44,8 +46,11 @@ bool spellable(const char* name) {
 bool register_filter_type(const FilterType& type) noexcept {
     try {
         auto& r = registry();
+        // Only the first field is read before the version is known to match:
+        // a plugin built for another ABI may lay out the rest differently.
         if (type.abi_version != kSdkAbiVersion) {
-            r.errors.push_back(fmt::format("filter '{}' was built for SDK ABI {}, this is ABI {}", type.name,
+            r.errors.push_back(fmt::format("it was built for SDK ABI {}, and this streamline has SDK ABI {}; rebuild "
+                                           "it against this one",
                                            type.abi_version, kSdkAbiVersion));
             return false;
         }
@@ -55,12 +60,15 @@ bool register_filter_type(const FilterType& type) noexcept {
                                            type.name ? type.name : "(null)"));
             return false;
         }
-        for (const auto& t : r.types)
-            if (std::string_view(t.name) == type.name) {
-                r.errors.push_back(fmt::format("filter '{}' is registered twice", type.name));
+        for (size_t i = 0; i < r.types.size(); i++)
+            if (std::string_view(r.types[i].name) == type.name) {
+                r.errors.push_back(r.origins[i].empty()
+                                       ? fmt::format("filter '{}' clashes with the built-in filter of that name", type.name)
+                                       : fmt::format("filter '{}' is already registered by {}", type.name, r.origins[i]));
                 return false;
             }
         r.types.push_back(type);
+        r.origins.push_back(r.loading);
         return true;
     } catch (...) {
         return false;
@@ -83,6 +91,18 @@ std::vector<std::string> filter_type_names() {
 }
 
 const std::vector<std::string>& registration_errors() { return registry().errors; }
+
+const std::string& filter_origin(std::string_view name) {
+    static const std::string none;
+    const auto& r = registry();
+    for (size_t i = 0; i < r.types.size(); i++)
+        if (name == r.types[i].name) return r.origins[i];
+    return none;
+}
+
+size_t filter_type_count() { return registry().types.size(); }
+
+void set_registering_plugin(const std::string& path) { registry().loading = path; }
 
 DropReason drop_reason_id(std::string_view name) {
     auto& r = reasons();

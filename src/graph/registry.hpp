@@ -12,8 +12,14 @@ namespace sl::graph {
 
 const FilterType* find_filter_type(std::string_view name);
 std::vector<std::string> filter_type_names();
-// Registration problems (a name taken twice) found since start-up.
+// Registration problems (a name taken twice, another ABI) found since
+// start-up, in order; a plugin loader reads those its plugin caused.
 const std::vector<std::string>& registration_errors();
+size_t filter_type_count();
+// The plugin a filter type came from, or "" for a built-in.
+const std::string& filter_origin(std::string_view name);
+// While a plugin is being opened: the path its registrations are from ("" after).
+void set_registering_plugin(const std::string& path);
 
 DropReason drop_reason_id(std::string_view name);
 const std::string& drop_reason_name(DropReason id);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <set>
 
@@ -133,6 +135,15 @@ unsigned g_generation = 0;
 // use it to find their state. Graphs are only created from the main thread.
 Runtime* g_creating = nullptr;
 
+// The filter whose process() this thread is in. process() is noexcept, so a
+// filter (a plugin) that throws from it ends the process in std::terminate;
+// the handler then says which filter did it instead of a bare abort.
+// initial-exec: one store per burst, no __tls_get_addr call.
+__attribute__((tls_model("initial-exec"))) thread_local const Runtime::Node* t_in_process = nullptr;
+std::terminate_handler g_previous_terminate = nullptr;
+
+[[noreturn]] void on_terminate();
+
 }  // namespace
 
 // Node callbacks live in a struct so that they can be friends of Runtime.
@@ -237,7 +248,9 @@ struct NodeCallbacks {
         // is the whole packet, while the shadows treat it as header-only.
         Access view = n.type ? n.access : Access::payload;
         Burst burst(packets, n.verdicts.data(), count, &n.runtime->totals_, shadows.table(), view);
+        t_in_process = &n;
         n.filter->process(burst);
+        t_in_process = nullptr;
         n.in += count;
         if (n.access != Access::metadata) shadows.account_in_place(packets, count, n.access, n.shadow);
         if (n.access == Access::write) shadows.forget(packets, count);
@@ -363,8 +376,35 @@ uint64_t Report::dropped() const {
     return n;
 }
 
+static_assert(RTE_GRAPH_BURST_SIZE == kMaxBurst, "the SDK promises filters bursts of at most kMaxBurst packets");
+
+namespace {
+
+void on_terminate() {
+    if (const Runtime::Node* n = t_in_process) {
+        std::string what = "an exception that is not a std::exception";
+        if (std::exception_ptr e = std::current_exception()) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                what = x.what();
+            } catch (...) {
+            }
+        }
+        const std::string& origin = n->type ? filter_origin(n->type->name) : std::string();
+        std::fprintf(stderr, "fatal: filter '%s' (node %s%s) threw from process(), which must not throw: %s\n",
+                     n->type ? n->type->name : "parse", n->name.c_str(),
+                     origin.empty() ? "" : fmt::format(", plugin {}", origin).c_str(), what.c_str());
+    }
+    if (g_previous_terminate) g_previous_terminate();
+    std::abort();
+}
+
+}  // namespace
+
 Runtime::Runtime(const lang::Program& program, const BuildOptions& options, Runtime* previous)
     : options_(options), previous_(previous) {
+    if (g_generation == 0) g_previous_terminate = std::set_terminate(on_terminate);
     generation_ = g_generation++;
     build(program);
     check_acyclic();
@@ -634,12 +674,21 @@ void Runtime::construct_filters() {
         // declaration from its arguments (set_access).
         node->access = node->type ? node->type->access : Access::headers;
         Context ctx(*node, options_);
+        // A plugin's errors name the plugin: its author and its user are
+        // rarely the same person.
+        const std::string& origin = node->type ? filter_origin(node->type->name) : std::string();
+        std::string from = origin.empty() ? "" : fmt::format(" (plugin {})", origin);
         try {
             node->filter = node->type ? node->type->create(ctx) : make_parse_filter(ctx);
-        } catch (const ConfigError&) {
-            throw;
+        } catch (const ConfigError& e) {
+            if (origin.empty()) throw;
+            if (!e.has_location()) throw ConfigError(node->where, e.what() + from);
+            throw ConfigError(e.where(), e.what() + from, e.hint());
         } catch (const std::exception& e) {
-            throw ConfigError(node->where, fmt::format("{}: {}", node->args.filter(), e.what()));
+            throw ConfigError(node->where, fmt::format("{}{}: {}", node->args.filter(), from, e.what()));
+        } catch (...) {
+            throw ConfigError(node->where,
+                              fmt::format("{}{}: threw an exception that is not a std::exception", node->args.filter(), from));
         }
         if (!node->filter) throw ConfigError(node->where, fmt::format("{}: the filter could not be created", node->name));
     }

@@ -6,23 +6,40 @@
 // the mbufs, the routing to the next filters and all counting of packets in,
 // out and dropped; a filter only decides.
 //
-// Rules for process(): it runs on the hot path, so it must not allocate, lock,
-// log or throw. Everything that can fail belongs in the constructor, which
-// reads its arguments through FilterContext::args() and throws ConfigError.
-//
 //   class Ttl : public sl::Filter {
 //   public:
 //       explicit Ttl(sl::FilterContext& ctx) : min_(ctx.args().uint_at(0, "ttl", 0, 255)),
 //           too_low_(ctx.drop_reason("ttl_too_low")) { ctx.args().expect(1, 1); }
 //       void process(sl::Burst& burst) noexcept override {
 //           for (uint16_t i = 0; i < burst.size(); i++)
-//               if (ttl_of(burst[i]) < min_) burst.drop(i, too_low_);
+//               if (ttl_of(burst, i) < min_) burst.drop(i, too_low_);
 //       }
 //   private:
 //       uint64_t min_; sl::DropReason too_low_;
 //   };
 //   SL_REGISTER_FILTER(Ttl, "ttl", sl::Access::headers, 0,
 //                      "drop packets whose TTL is below N", "ttl N");
+//
+// The life of a filter:
+// - Setup is the constructor. It reads its arguments through
+//   FilterContext::args() (whose getters throw a ConfigError pointing at the
+//   argument's column), asks for counters and drop reasons, and allocates
+//   what process() will need. Anything it throws becomes a configuration
+//   error (exit 2) that names the filter, and for a plugin, the plugin.
+// - process() runs on the hot path, once per burst of up to kMaxBurst
+//   packets. It must not allocate, lock, log or throw: it is noexcept, and a
+//   filter that throws from it stops the process with a message naming it.
+//   It reads packets through burst.view(i), which reaches as far as the
+//   access the filter declared and no further.
+// - finish() runs once after the last burst, off the hot path: flush files,
+//   write reports. Teardown is the destructor.
+// - Per-lcore state: every worker lcore runs its own instance of each
+//   filter, so a filter's members are per-lcore state and need no locks.
+//   worker_index() and worker_count() say which instance this is.
+//
+// Plugins are built against this SDK alone (`pkg-config --cflags --libs
+// streamline`) and carry kSdkAbiVersion in each registration; a plugin
+// built for another version is refused when it is loaded.
 #pragma once
 
 #include <array>
@@ -45,6 +62,9 @@ namespace sl {
 inline constexpr uint32_t kSdkAbiVersion = 2;
 
 using DropReason = uint8_t;
+
+// The most packets one Burst holds (rte_graph's burst size).
+inline constexpr uint16_t kMaxBurst = 256;
 
 // A verdict is a class (pass) or kDropBit | reason (drop); kHandedOverBit
 // marks a packet whose reference went to a device (Burst::hand_over).

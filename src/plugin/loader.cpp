@@ -1,0 +1,117 @@
+#include "plugin/loader.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "graph/registry.hpp"
+#include <sl/error.hpp>
+
+namespace sl::plugin {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string>& loaded() {
+    static std::vector<std::string> paths;
+    return paths;
+}
+
+std::vector<fs::path>& opened_files() {
+    static std::vector<fs::path> files;
+    return files;
+}
+
+// dlerror() names a missing symbol by its mangled name; a C++ author reads
+// the demangled one.
+std::string readable_dlerror(const char* text) {
+    std::string message = text ? text : "unknown error";
+    const std::string marker = "undefined symbol: ";
+    auto at = message.find(marker);
+    if (at == std::string::npos) return message;
+    std::string symbol = message.substr(at + marker.size());
+    int status = 0;
+    std::unique_ptr<char, decltype(&std::free)> name(abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status),
+                                                     &std::free);
+    if (status != 0 || !name) return message;
+    return fmt::format("undefined symbol {} ({}): it needs something this streamline does not have; rebuild it "
+                       "against this SDK",
+                       name.get(), symbol);
+}
+
+void load_one(const std::string& path) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(path, ec);
+    if (ec) throw ConfigError(fmt::format("plugin {}: {}", path, ec.message()));
+    if (std::find(opened_files().begin(), opened_files().end(), canonical) != opened_files().end()) return;
+    if (!fs::is_regular_file(canonical)) throw ConfigError(fmt::format("plugin {}: not a file", path));
+
+    size_t errors_before = graph::registration_errors().size();
+    size_t types_before = graph::filter_type_count();
+    graph::set_registering_plugin(path);
+    // RTLD_NOW: a missing symbol is found here, not in the middle of a burst.
+    // RTLD_LOCAL: two plugins may use the same helper names.
+    void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
+    graph::set_registering_plugin("");
+    if (!handle) {
+        std::string why = readable_dlerror(dlerror());
+        // dlerror() starts with the path when the file was found.
+        if (why.rfind(canonical.string() + ": ", 0) == 0) why = why.substr(canonical.string().size() + 2);
+        throw ConfigError(fmt::format("plugin {}: cannot load it: {}", path, why));
+    }
+    // The handle is never closed: filters registered from it, and graphs
+    // built from those, may run its code until the process ends.
+    opened_files().push_back(canonical);
+    loaded().push_back(path);
+    const auto& errors = graph::registration_errors();
+    if (errors.size() > errors_before) {
+        std::vector<std::string> mine(errors.begin() + static_cast<ptrdiff_t>(errors_before), errors.end());
+        throw ConfigError(fmt::format("plugin {}: {}", path, fmt::join(mine, "; ")));
+    }
+    if (graph::filter_type_count() == types_before)
+        throw ConfigError(fmt::format("plugin {}: not a streamline plugin: it registers no filter (a plugin "
+                                      "registers its filters with SL_REGISTER_FILTER from <sl/filter.hpp>)",
+                                      path));
+}
+
+std::vector<std::string> plugins_in(const fs::path& dir) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() == ".so" && e.is_regular_file()) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+}  // namespace
+
+void load_plugins(const PluginOptions& options) {
+    std::vector<std::string> files;
+    size_t from = 0;
+    const std::string& search = options.search_path;
+    while (from <= search.size()) {
+        size_t colon = std::min(search.find(':', from), search.size());
+        std::string dir = search.substr(from, colon - from);
+        std::error_code ec;
+        if (!dir.empty() && fs::is_directory(dir, ec))
+            for (auto& f : plugins_in(dir)) files.push_back(std::move(f));
+        from = colon + 1;
+    }
+    for (const auto& dir : options.dirs) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec))
+            throw ConfigError(fmt::format("--plugin-dir {}: {}", dir, ec ? ec.message() : "not a folder"));
+        for (auto& f : plugins_in(dir)) files.push_back(std::move(f));
+    }
+    files.insert(files.end(), options.files.begin(), options.files.end());
+    for (const auto& f : files) load_one(f);
+}
+
+const std::vector<std::string>& loaded_plugins() { return loaded(); }
+
+}  // namespace sl::plugin

@@ -1,0 +1,54 @@
+// Filters that break the SDK's rules, to see the runtime hold them to it:
+//   misbehave fail=ctor|args|other|process   throws where it is told to
+//   overreach                                declares headers, reads payload
+#include <stdexcept>
+
+#include <sl/filter.hpp>
+
+namespace {
+
+class Misbehave final : public sl::Filter {
+public:
+    explicit Misbehave(sl::FilterContext& ctx) {
+        ctx.args().expect(0, 0, {"fail"});
+        std::string where = ctx.args().string_option("fail", "process");
+        if (where == "ctor") throw std::runtime_error("the flux capacitor is missing");
+        if (where == "args") ctx.args().uint_at(0, "a number", 1, 10);
+        if (where == "other") throw 42;
+        throw_in_process_ = where == "process";
+    }
+    void process(sl::Burst& burst) noexcept override {
+        if (throw_in_process_ && burst.size() > 0) throw std::logic_error("a packet was not what I expected");
+    }
+
+private:
+    bool throw_in_process_ = false;
+};
+
+// Declares header access and still tries to read each packet's first payload
+// byte: the view must refuse it.
+class Overreach final : public sl::Filter {
+public:
+    explicit Overreach(sl::FilterContext& ctx) : reached_(ctx.counter("reached")), refused_(ctx.counter("refused")) {
+        ctx.args().expect(0, 0);
+    }
+    void process(sl::Burst& burst) noexcept override {
+        for (uint16_t i = 0; i < burst.size(); i++) {
+            const rte_mbuf* m = burst[i];
+            if (sl::meta(m).payload_offset >= rte_pktmbuf_pkt_len(m)) continue;  // no payload to reach for
+            uint8_t scratch;
+            if (burst.view(i).read(sl::meta(m).payload_offset, 1, &scratch)) reached_++;
+            else refused_++;
+            if (burst.writable(i)) reached_++;
+        }
+    }
+
+private:
+    uint64_t& reached_;
+    uint64_t& refused_;
+};
+
+}  // namespace
+
+SL_REGISTER_FILTER(Misbehave, "misbehave", sl::Access::metadata, 0, "throws", "misbehave fail=WHERE")
+SL_REGISTER_FILTER(Overreach, "overreach", sl::Access::headers, 0, "reads past its access", "overreach")

@@ -1,0 +1,328 @@
+// Plugins the way their authors make them: streamline installed into a
+// temporary prefix, the example plugins, the README's example and some
+// broken ones built out of tree against it with pkg-config, then loaded into
+// the apps. What the examples keep is judged by tcpdump.
+#include <set>
+
+#include "harness.hpp"
+
+using namespace sl_test;
+
+namespace {
+
+// Builds everything once for the suite; what went wrong is in the log.
+struct Built {
+    fs::path root;
+    std::string error;
+    std::string examples;  // folder of ttl_bucket.so, http_method.so, flow_top.so
+    std::string broken;    // folder of the test plugins
+    std::string readme;    // the README's min_ttl.so
+};
+
+Built build_plugins() {
+    Built b;
+    b.root = fs::temp_directory_path() / ("sl-plugins-" + std::to_string(getpid()));
+    fs::remove_all(b.root);
+    fs::create_directories(b.root);
+    b.examples = (b.root / "examples").string();
+    b.broken = (b.root / "broken").string();
+    b.readme = (b.root / "readme" / "min_ttl.so").string();
+    std::string script = R"sh(
+set -eu
+root=$1 build=$2 source=$3
+# 1. meson install into a staging folder; the .pc then names that prefix.
+meson install -C "$build" --destdir "$root/stage" --no-rebuild --quiet
+pc=$(find "$root/stage" -name streamline.pc | head -1)
+prefix=$(dirname "$(dirname "$(dirname "$pc")")")
+case "$prefix" in */lib) prefix=$(dirname "$prefix");; esac
+mkdir -p "$root/pc" "$root/broken" "$root/readme"
+sed "s|^prefix=.*|prefix=$root/stage/usr/local|" "$pc" > "$root/pc/streamline.pc"
+export PKG_CONFIG_PATH="$root/pc"
+flags=$(pkg-config --cflags --libs streamline)
+# 2. The examples with their own meson.build, the rest with c++ and pkg-config.
+meson setup "$root/examples-build" "$source/src/plugins" >/dev/null
+ninja -C "$root/examples-build" >/dev/null
+mkdir -p "$root/examples"
+cp "$root/examples-build"/*.so "$root/examples/"
+awk '/^## Writing a filter/{on=1} on&&/^```cpp/{grab=1;next} grab&&/^```/{exit} grab{print}' \
+  "$source/README.md" > "$root/readme/min_ttl.cpp"
+c++ -std=c++20 -O2 -fPIC -shared "$root/readme/min_ttl.cpp" -o "$root/readme/min_ttl.so" $flags &
+for p in wrong_abi missing_symbol clash misbehave; do
+  c++ -std=c++20 -O2 -fPIC -shared "$source/test/integration/plugins/$p.cpp" -o "$root/broken/$p.so" $flags &
+done
+c++ -O2 -fPIC -shared "$source/test/integration/plugins/not_a_plugin.cpp" -o "$root/broken/not_a_plugin.so" &
+for job in $(jobs -p); do wait "$job"; done
+)sh";
+    std::ofstream(b.root / "build.sh") << script;
+    std::string log = (b.root / "build.log").string();
+    std::string cmd = "bash " + quote((b.root / "build.sh").string()) + " " + quote(b.root.string()) + " " +
+                      quote(env("SL_BUILD_ROOT")) + " " + quote(env("SL_SOURCE")) + " >" + quote(log) + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) b.error = "building the plugins failed:\n" + slurp(log);
+    for (const char* f : {"examples/ttl_bucket.so", "examples/http_method.so", "examples/flow_top.so",
+                          "readme/min_ttl.so", "broken/wrong_abi.so", "broken/misbehave.so"})
+        if (b.error.empty() && !fs::exists(b.root / f)) b.error = std::string(f) + " was not built:\n" + slurp(log);
+    return b;
+}
+
+Built* g_built = nullptr;
+
+}  // namespace
+
+class Plugins : public Harness {
+protected:
+    static void SetUpTestSuite() {
+        if (!g_built) g_built = new Built(build_plugins());
+    }
+    static void TearDownTestSuite() {
+        if (g_built && g_built->error.empty()) fs::remove_all(g_built->root);
+        delete g_built;
+        g_built = nullptr;
+    }
+    void SetUp() override {
+        Harness::SetUp();
+        ASSERT_TRUE(g_built->error.empty()) << g_built->error;
+    }
+    std::string example(const std::string& name) { return g_built->examples + "/" + name + ".so"; }
+    std::string broken(const std::string& name) { return g_built->broken + "/" + name + ".so"; }
+
+    // tcpdump -nn -q's flows: "IP 10.0.0.1.4000 > 10.0.0.2.5000: UDP, length 3000"
+    // -> "udp 10.0.0.1:4000 > 10.0.0.2:5000", as flow_top writes them. Lines
+    // without ports (later fragments) are not flows; IPv6 first fragments
+    // name their ports after the fragment header.
+    std::map<std::string, uint64_t> tcpdump_flows(const std::string& capture, const std::string& filter) {
+        Result r = run(quote(env("TCPDUMP")) + " -nn -q -r " + quote(capture) + " " + quote(filter));
+        EXPECT_EQ(r.status, 0) << r.err;
+        std::map<std::string, uint64_t> flows;
+        std::istringstream lines(r.out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            std::istringstream w(line);
+            std::string time, family, src, arrow, dst, proto;
+            w >> time >> family >> src >> arrow >> dst >> proto;
+            if ((family != "IP" && family != "IP6") || arrow != ">" || dst.empty()) continue;
+            dst.pop_back();  // the ':'
+            auto split = [&](const std::string& a, std::string& addr, std::string& port) {
+                auto dot = a.rfind('.');
+                if (dot == std::string::npos) return false;
+                addr = a.substr(0, dot);
+                port = a.substr(dot + 1);
+                // An IPv4 address without a port still has dots: it has four parts.
+                return family == "IP6" || std::count(a.begin(), a.end(), '.') == 4;
+            };
+            std::string sa, sp, da, dp;
+        if (proto == "frag") {
+            // An IPv6 first fragment: "IP6 a > b: frag (0|72) 4000 > 5000: UDP, ...".
+            std::string offset, sport, dport;
+            w >> offset >> sport >> arrow >> dport >> proto;
+            if (offset.rfind("(0|", 0) != 0 || dport.empty()) continue;
+            dport.pop_back();
+            sa = src, sp = sport, da = dst, dp = dport;
+        } else if (!split(src, sa, sp) || !split(dst, da, dp)) {
+            continue;
+        }
+        std::string p = proto == "tcp" ? "tcp" : proto == "UDP," ? "udp" : proto == "sctp" ? "sctp" : "";
+            if (p.empty()) continue;
+            std::string key = family == "IP6" ? p + " [" + sa + "]:" + sp + " > [" + da + "]:" + dp
+                                              : p + " " + sa + ":" + sp + " > " + da + ":" + dp;
+            flows[key]++;
+        }
+        return flows;
+    }
+};
+
+TEST_F(Plugins, AHeaderClassifierPluginBucketsTtlsAsTcpdumpDoes) {
+    std::string in = sample("mixed.pcap");
+    // libpcap's `ip` does not see inside VLAN tags; leave tagged frames out
+    // on both sides (`vlan` last: it shifts the offsets after it).
+    std::vector<std::pair<std::string, std::string>> buckets = {
+        {"b0", "((ip and ip[8] <= 32) or (ip6 and ip6[7] <= 32)) and not vlan"},
+        {"b1", "((ip and ip[8] > 32 and ip[8] <= 64) or (ip6 and ip6[7] > 32 and ip6[7] <= 64)) and not vlan"},
+        {"b2", "((ip and ip[8] > 64 and ip[8] <= 128) or (ip6 and ip6[7] > 64 and ip6[7] <= 128)) and not vlan"},
+        {"b3", "((ip and ip[8] > 128) or (ip6 and ip6[7] > 128)) and not vlan"},
+    };
+    std::string pipeline = "ttl = rx | bpf \"not vlan\" | ttl_bucket 32 64 128";
+    for (size_t i = 0; i < buckets.size(); i++)
+        pipeline += "\nttl |" + std::to_string(i) + " pcap \"" + path(buckets[i].first + ".pcap") + "\"";
+    Result r = replay({"-q", "--plugin", example("ttl_bucket"), "-e", pipeline, "--stats-json", path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    size_t total = 0;
+    for (const auto& [name, filter] : buckets) {
+        auto expected = read_capture(tcpdump_filter(in, filter, path(name + "-tcpdump.pcap")));
+        auto got = read_capture(path(name + ".pcap"));
+        EXPECT_TRUE(got == expected) << name << ": " << got.size() << " packets, tcpdump " << expected.size();
+        total += got.size();
+    }
+    EXPECT_GT(total, 100u);
+    Stats s = stats_of(path("s.json"));
+    expect_conservation(s);
+    EXPECT_NE(s.node("ttl_bucket#1").find("\"access\":\"headers\""), std::string::npos);
+    EXPECT_EQ(Stats{s.node("ttl_bucket#1")}.number("\"bytes_pulled\""), 0u) << "hybrid pulls nothing for headers";
+}
+
+TEST_F(Plugins, APayloadPluginClassifiesHttpMethodsAsTcpdumpDoes) {
+    std::string in = sample("mixed.pcap");
+    // tcpdump reads the first 4 payload bytes of IPv4 TCP (libpcap indexes
+    // no IPv6 transport payload).
+    const std::string payload = "tcp[((tcp[12:1] & 0xf0) >> 2):4]";
+    auto get = read_capture(tcpdump_filter(in, "ip and tcp and " + payload + " = 0x47455420", path("get-td.pcap")));
+    auto post = read_capture(tcpdump_filter(in, "ip and tcp and " + payload + " = 0x504f5354", path("post-td.pcap")));
+    ASSERT_GT(get.size(), 10u);
+    ASSERT_GT(post.size(), 10u);
+    for (const char* policy : {"hybrid", "zero-copy", "copy-once"}) {
+        Result r = replay({"-q", "--shadow", policy, "--plugin", example("http_method"), "-e",
+                           "m = rx | bpf \"ip and tcp\" | http_method\nm |1 pcap \"" + path("get.pcap") +
+                               "\"\nm |2 pcap \"" + path("post.pcap") + "\"",
+                           "--stats-json", path("s.json"), in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_TRUE(read_capture(path("get.pcap")) == get) << policy;
+        EXPECT_TRUE(read_capture(path("post.pcap")) == post) << policy;
+        Stats s = stats_of(path("s.json"));
+        expect_conservation(s);
+        Stats node{s.node("http_method#1")};
+        EXPECT_EQ(node.number("\"GET\""), get.size()) << policy;
+        EXPECT_EQ(node.number("\"POST\""), post.size()) << policy;
+        EXPECT_NE(node.text.find("\"access\":\"payload\""), std::string::npos);
+        uint64_t pulled = node.number("\"bytes_pulled\"");
+        if (std::string(policy) == "hybrid") {
+            EXPECT_GT(pulled, 0u) << "it reads payloads, which hybrid pulls for it";
+        } else {
+            EXPECT_EQ(pulled, 0u) << policy << ": nothing left to pull (copy-once copied at the parser)";
+        }
+    }
+}
+
+TEST_F(Plugins, AStatefulPluginCountsEveryFlowAsTcpdumpSeesIt) {
+    std::string in = sample("mixed.pcap");
+    const std::string filter = "(tcp or udp or sctp) and not vlan";
+    auto flows = tcpdump_flows(in, filter);
+    ASSERT_GT(flows.size(), 100u);
+    Result r = replay({"-q", "--plugin", example("flow_top"), "-o", path("out"), "-e",
+                       "rx | bpf \"" + filter + "\" | flow_top top=5 file=\"top.txt\"", "--stats-json", path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    expect_conservation(s);
+    EXPECT_EQ(Stats{s.node("flow_top#1")}.number("\"flows\""), flows.size());
+
+    std::istringstream top(slurp(path("out/top.txt")));
+    std::string header;
+    std::getline(top, header);
+    EXPECT_EQ(header, "flow_top#1: " + std::to_string(flows.size()) + " flows, top 5 by packets");
+    std::getline(top, header);  // column names
+    std::set<std::string> listed;
+    uint64_t previous = UINT64_MAX, packets, bytes;
+    std::string flow;
+    while (top >> packets >> bytes && std::getline(top, flow)) {
+        flow = flow.substr(flow.find_first_not_of(' '));
+        ASSERT_TRUE(flows.count(flow)) << "'" << flow << "' is not a flow tcpdump saw";
+        EXPECT_EQ(packets, flows[flow]) << flow;
+        EXPECT_LE(packets, previous) << "sorted by packets";
+        previous = packets;
+        listed.insert(flow);
+    }
+    ASSERT_EQ(listed.size(), 5u);
+    for (const auto& [f, n] : flows)
+        if (!listed.count(f)) {
+            EXPECT_LE(n, previous) << f << " has more packets than a listed flow";
+        }
+}
+
+TEST_F(Plugins, TheReadmeExampleBuildsAndKeepsWhatTcpdumpKeeps) {
+    std::string in = sample("mixed.pcap");
+    auto expected = read_capture(tcpdump_filter(
+        in, "(not (ip or ip6) or (ip and ip[8] >= 64) or (ip6 and ip6[7] >= 64)) and not vlan", path("td.pcap")));
+    Result r = replay({"-q", "--plugin", g_built->readme, "-e",
+                       "rx | bpf \"not vlan\" | min_ttl 64 | pcap \"" + path("kept.pcap") + "\"", "--stats-json",
+                       path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(read_capture(path("kept.pcap")) == expected) << read_capture(path("kept.pcap")).size() << " vs "
+                                                             << expected.size();
+    Stats s = stats_of(path("s.json"));
+    expect_conservation(s);
+    EXPECT_GT(Stats{s.node("min_ttl#1")}.number("\"ttl_too_low\""), 0u);
+    EXPECT_GT(Stats{s.node("min_ttl#1")}.number("\"checked\""), 0u);
+    // Its argument errors point at the argument, as a built-in's do.
+    r = replay({"--plugin", g_built->readme, "-e", "rx | min_ttl 300", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:1:14: error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(plugin " + g_built->readme + ")"), std::string::npos) << r.err;
+}
+
+TEST_F(Plugins, FoldersAndSlPluginPathLoadPluginsForBothApps) {
+    Result r = replay({"--plugin-dir", g_built->examples, "--filters"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const char* name : {"ttl_bucket", "http_method", "flow_top"})
+        EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name << " missing from\n" << r.out;
+    EXPECT_NE(r.out.find("[" + example("flow_top") + "]"), std::string::npos) << "plugins say where they come from";
+    EXPECT_NE(r.out.find("count "), std::string::npos) << "built-ins are still there";
+
+    // SL_PLUGIN_PATH: missing folders are skipped; a plugin named twice loads once.
+    r = run("SL_PLUGIN_PATH=/nonexistent:" + quote(g_built->examples) + " " + quote(env("SL_REPLAY")) +
+            " --plugin " + quote(example("ttl_bucket")) + " -q -e 'rx | ttl_bucket |0 count' " +
+            quote(sample("mixed.pcap")));
+    EXPECT_EQ(r.status, 0) << r.err;
+    r = run("SL_PLUGIN_PATH=" + quote(g_built->examples) + " " + quote(env("SL_FORWARD")) + " --filters");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("http_method "), std::string::npos) << r.out;
+    r = forward({"--plugin", broken("wrong_abi"), "--filters"});
+    EXPECT_EQ(r.status, 2);
+    r = replay({"--plugin-dir", path("nothing-here"), "--filters"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--plugin-dir " + path("nothing-here") + ": No such file or directory"), std::string::npos) << r.err;
+}
+
+TEST_F(Plugins, PluginsThatCannotWorkAreRefusedWithTheirReason) {
+    std::string in = sample("mixed.pcap");
+    auto refused = [&](const std::string& plugin, const std::string& why) {
+        Result r = replay({"--plugin", plugin, "-e", "rx | count", in});
+        EXPECT_EQ(r.status, 2) << plugin;
+        EXPECT_NE(r.err.find("sl-replay: error: plugin " + plugin + ": " + why), std::string::npos) << r.err;
+    };
+    refused(broken("wrong_abi"), "it was built for SDK ABI 9, and this streamline has SDK ABI 2; rebuild it");
+    refused(broken("not_a_plugin"), "not a streamline plugin: it registers no filter");
+    refused(broken("missing_symbol"),
+            "cannot load it: undefined symbol sl::function_from_a_newer_sdk(rte_mbuf const*)");
+    refused(broken("clash"), "filter 'count' clashes with the built-in filter of that name");
+    std::ofstream(path("text.so")) << "not even ELF\n";
+    refused(path("text.so"), "cannot load it: ");
+    refused(path("absent.so"), "No such file or directory");
+    // Two plugins with the same filter: the second is refused, naming the first.
+    fs::copy_file(example("ttl_bucket"), path("ttl_bucket_again.so"));
+    Result r = replay({"--plugin", example("ttl_bucket"), "--plugin", path("ttl_bucket_again.so"), "-e", "rx | count", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("filter 'ttl_bucket' is already registered by " + example("ttl_bucket")), std::string::npos)
+        << r.err;
+}
+
+TEST_F(Plugins, WhatAPluginThrowsNamesThePlugin) {
+    std::string in = sample("mixed.pcap");
+    std::string so = broken("misbehave");
+    Result r = replay({"--plugin", so, "-e", "rx | misbehave fail=ctor", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:1:6: error: misbehave (plugin " + so + "): the flux capacitor is missing"),
+              std::string::npos) << r.err;
+    r = replay({"--plugin", so, "-e", "rx | misbehave fail=args", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("(plugin " + so + ")"), std::string::npos) << r.err;
+    r = replay({"--plugin", so, "-e", "rx | misbehave fail=other", in});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("misbehave (plugin " + so + "): threw an exception that is not a std::exception"),
+              std::string::npos) << r.err;
+    // process() is noexcept: the process stops, and says which filter broke the rule.
+    r = replay({"-q", "--plugin", so, "-e", "rx | misbehave fail=process", in});
+    EXPECT_EQ(r.status, 128 + SIGABRT);
+    EXPECT_NE(r.err.find("fatal: filter 'misbehave' (node misbehave#1, plugin " + so +
+                         ") threw from process(), which must not throw: a packet was not what I expected"),
+              std::string::npos) << r.err;
+}
+
+TEST_F(Plugins, TheAccessAPluginDeclaresIsAllItGets) {
+    std::string in = sample("mixed.pcap");
+    for (const char* policy : {"hybrid", "copy-once", "zero-copy"}) {
+        Result r = replay({"-q", "--shadow", policy, "--plugin", broken("misbehave"), "-e", "rx | overreach",
+                           "--stats-json", path("s.json"), in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        Stats node{stats_of(path("s.json")).node("overreach#1")};
+        EXPECT_EQ(node.number("\"reached\""), 0u) << policy << ": a header filter read payload or got write access";
+        EXPECT_GT(node.number("\"refused\""), 100u) << policy;
+    }
+}
