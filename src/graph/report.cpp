@@ -139,9 +139,9 @@ std::string format_json(const RunReport& report) {
     if (!report.workers.empty()) ports += fmt::format("],\"workers\":[{}", workers);
     return fmt::format(
         "{{\"nodes\":[{}],\"totals\":{{\"packets_read\":{},\"packets_written\":{},\"packets_dropped\":{},"
-        "\"drops\":{}}},\"shadow\":{{\"policy\":{},\"engine\":{},{}}},\"elapsed_s\":{:.6f},\"mempools\":[{}]{}}}\n",
+        "\"drops\":{}}},\"shadow\":{{\"policy\":{},\"engine\":{},{}}},\"elapsed_s\":{:.6f},\"tsc_hz\":{:.0f},\"mempools\":[{}]{}}}\n",
         nodes, r.packets_read, r.packets_written, r.dropped(), json_counts(r.drops), json_string(r.shadow_policy),
-        json_string(r.copy_engine), json_shadow(r.shadow), report.elapsed_s, pools,
+        json_string(r.copy_engine), json_shadow(r.shadow), report.elapsed_s, report.tsc_hz, pools,
         report.ports.empty() ? "" : fmt::format(",\"ports\":[{}]", ports));
 }
 
