@@ -326,3 +326,37 @@ TEST_F(Plugins, TheAccessAPluginDeclaresIsAllItGets) {
         EXPECT_GT(node.number("\"refused\""), 100u) << policy;
     }
 }
+
+TEST_F(Plugins, PerLcoreStateMergesOverTheWorkersOfSlForward) {
+    // Two workers, each polling one net_pcap port, each with its own flow
+    // table; the top list at the end is over both.
+    std::string a = sample("mixed.pcap"), b = sample("mixed-ns.pcap");
+    const std::string filter = "(tcp or udp or sctp) and not vlan";
+    auto flows = tcpdump_flows(a, filter);
+    for (const auto& [flow, n] : tcpdump_flows(b, filter)) flows[flow] += n;
+    auto port = [&](int n, const std::string& rx) {
+        // One transmit queue (file) per worker, though nothing is sent.
+        std::string v = "--vdev=net_pcap" + std::to_string(n) + ",rx_pcap=" + rx;
+        for (int q = 0; q < 2; q++) v += ",tx_pcap=" + path("u" + std::to_string(n) + std::to_string(q) + ".pcap");
+        return v;
+    };
+    Result r = forward({"--lcores=0@0,1@0,2@1", port(0, a), port(1, b), "--", "-q", "--plugin", example("flow_top"),
+                        "-o", path("out"), "-e", "rx | bpf \"" + filter + "\" | flow_top top=3 file=\"top.txt\"",
+                        "--duration", "1.5", "--stats-json", path("s.json")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    expect_conservation(stats_of(path("s.json")));
+    std::istringstream top(slurp(path("out/top.txt")));
+    std::string line;
+    std::getline(top, line);
+    EXPECT_EQ(line, "flow_top#1: " + std::to_string(flows.size()) + " flows, top 3 by packets");
+    std::getline(top, line);
+    uint64_t packets, bytes;
+    std::string flow;
+    int listed = 0;
+    while (top >> packets >> bytes && std::getline(top, flow)) {
+        flow = flow.substr(flow.find_first_not_of(' '));
+        EXPECT_EQ(packets, flows[flow]) << flow << ": the workers' counts are added";
+        listed++;
+    }
+    EXPECT_EQ(listed, 3);
+}
