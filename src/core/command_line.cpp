@@ -107,7 +107,7 @@ std::optional<int> load_plugins(PluginRequest& request, const char* program) {
     if (const char* path = std::getenv("SL_PLUGIN_PATH")) request.plugins.search_path = path;
     try {
         plugin::load_plugins(request.plugins);
-    } catch (const ConfigError& e) {
+    } catch (const std::exception& e) {  // ConfigError, or a folder that cannot be listed
         std::fprintf(stderr, "%s: error: %s\n", program, e.what());
         return 2;
     }

@@ -23,6 +23,13 @@ ImportedRegion::ImportedRegion(const void* addr, size_t length) : addr_(const_ca
     // addresses. With physical addresses, file pages the kernel may evict
     // have none that stays valid: they stay CPU-only (RTE_BAD_IOVA).
     const size_t pages = length_ / page;
+    // DPDK keeps a memseg (48 bytes) per page: past this many the bookkeeping
+    // outweighs what registration offers, and the CPU reads the file as is.
+    if (pages > kMaxPages) {
+        why_ = fmt::format("not registered as external memory: {} pages, more than the {} ({} GiB) registered at most",
+                           pages, kMaxPages, kMaxPages * page >> 30);
+        return;
+    }
     std::vector<rte_iova_t> iovas(pages, RTE_BAD_IOVA);
     if (rte_eal_iova_mode() == RTE_IOVA_VA) {
         iova_ = reinterpret_cast<rte_iova_t>(addr_);

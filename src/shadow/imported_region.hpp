@@ -14,6 +14,9 @@ namespace sl::shadow {
 
 class ImportedRegion {
 public:
+    static constexpr size_t kMaxPages = size_t{1} << 20;  // 4 GiB of 4 KiB pages
+
+
     // Registers the pages that hold [addr, addr + length); `addr` must be
     // page-aligned (an mmap result). Never throws: a region DPDK refuses is
     // still read by the CPU, and why() says what happened.
