@@ -20,13 +20,10 @@ in="$work/bench-$packets.pcap"
 [ -f "$in" ] || python3 scripts/gen-bench-capture.py "$in" "$packets"
 
 # An installed streamline, as a plugin author has it.
-stage="$work/plugin-stage"
-rm -rf "$stage" "$work/plugins"
-meson install -C build --destdir "$stage" --no-rebuild --quiet
-pc=$(find "$stage" -name streamline.pc | head -1)
+rm -rf "$work/plugins"
 mkdir -p "$work/plugins"
-sed "s|^prefix=.*|prefix=$stage/usr/local|" "$pc" > "$work/plugins/streamline.pc"
-flags=$(PKG_CONFIG_PATH="$work/plugins" pkg-config --cflags --libs streamline)
+pkgconfig=$(scripts/stage-sdk.sh build "$work/plugin-stage")
+flags=$(PKG_CONFIG_PATH=$pkgconfig pkg-config --cflags --libs streamline)
 
 declare -A args=([count]='' [ipproto]='' [bpf]='"tcp port 80"')
 filters=(count ipproto bpf)

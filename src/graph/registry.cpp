@@ -10,11 +10,21 @@
 namespace sl {
 namespace {
 
+struct Registered {
+    FilterType type;
+    std::string origin;  // "" for a built-in, else the plugin's path
+};
+
 struct Registry {
-    std::vector<FilterType> types;
-    std::vector<std::string> origins;  // by type: "" for a built-in, else the plugin's path
+    std::vector<Registered> types;
     std::vector<std::string> errors;
     std::string loading;  // the plugin being opened, whose registrations these are
+
+    const Registered* find(std::string_view name) const {
+        for (const auto& t : types)
+            if (name == t.type.name) return &t;
+        return nullptr;
+    }
 };
 
 Registry& registry() {
@@ -60,15 +70,13 @@ bool register_filter_type(const FilterType& type) noexcept {
                                            type.name ? type.name : "(null)"));
             return false;
         }
-        for (size_t i = 0; i < r.types.size(); i++)
-            if (std::string_view(r.types[i].name) == type.name) {
-                r.errors.push_back(r.origins[i].empty()
-                                       ? fmt::format("filter '{}' clashes with the built-in filter of that name", type.name)
-                                       : fmt::format("filter '{}' is already registered by {}", type.name, r.origins[i]));
-                return false;
-            }
-        r.types.push_back(type);
-        r.origins.push_back(r.loading);
+        if (const Registered* taken = r.find(type.name)) {
+            r.errors.push_back(taken->origin.empty()
+                                   ? fmt::format("filter '{}' clashes with the built-in filter of that name", type.name)
+                                   : fmt::format("filter '{}' is already registered by {}", type.name, taken->origin));
+            return false;
+        }
+        r.types.push_back({type, r.loading});
         return true;
     } catch (...) {
         return false;
@@ -78,14 +86,13 @@ bool register_filter_type(const FilterType& type) noexcept {
 namespace graph {
 
 const FilterType* find_filter_type(std::string_view name) {
-    for (const auto& t : registry().types)
-        if (name == t.name) return &t;
-    return nullptr;
+    const Registered* t = registry().find(name);
+    return t ? &t->type : nullptr;
 }
 
 std::vector<std::string> filter_type_names() {
     std::vector<std::string> names;
-    for (const auto& t : registry().types) names.emplace_back(t.name);
+    for (const auto& t : registry().types) names.emplace_back(t.type.name);
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -94,10 +101,8 @@ const std::vector<std::string>& registration_errors() { return registry().errors
 
 const std::string& filter_origin(std::string_view name) {
     static const std::string none;
-    const auto& r = registry();
-    for (size_t i = 0; i < r.types.size(); i++)
-        if (name == r.types[i].name) return r.origins[i];
-    return none;
+    const Registered* t = registry().find(name);
+    return t ? t->origin : none;
 }
 
 size_t filter_type_count() { return registry().types.size(); }

@@ -18,11 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string>& loaded() {
-    static std::vector<std::string> paths;
-    return paths;
-}
-
 std::vector<fs::path>& opened_files() {
     static std::vector<fs::path> files;
     return files;
@@ -68,7 +63,6 @@ void load_one(const std::string& path) {
     // The handle is never closed: filters registered from it, and graphs
     // built from those, may run its code until the process ends.
     opened_files().push_back(canonical);
-    loaded().push_back(path);
     const auto& errors = graph::registration_errors();
     if (errors.size() > errors_before) {
         std::vector<std::string> mine(errors.begin() + static_cast<ptrdiff_t>(errors_before), errors.end());
@@ -111,7 +105,5 @@ void load_plugins(const PluginOptions& options) {
     files.insert(files.end(), options.files.begin(), options.files.end());
     for (const auto& f : files) load_one(f);
 }
-
-const std::vector<std::string>& loaded_plugins() { return loaded(); }
 
 }  // namespace sl::plugin

@@ -21,7 +21,4 @@ struct PluginOptions {
 // built for another SDK ABI, or registers a name that is taken.
 void load_plugins(const PluginOptions& options);
 
-// The plugins opened so far (their paths as given).
-const std::vector<std::string>& loaded_plugins();
-
 }  // namespace sl::plugin

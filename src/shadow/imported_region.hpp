@@ -16,7 +16,6 @@ class ImportedRegion {
 public:
     static constexpr size_t kMaxPages = size_t{1} << 20;  // 4 GiB of 4 KiB pages
 
-
     // Registers the pages that hold [addr, addr + length); `addr` must be
     // page-aligned (an mmap result). Never throws: a region DPDK refuses is
     // still read by the CPU, and why() says what happened.
@@ -26,7 +25,6 @@ public:
     ImportedRegion& operator=(const ImportedRegion&) = delete;
 
     bool registered() const noexcept { return registered_; }
-    bool dma_mapped() const noexcept { return dma_mapped_; }
     // One line for -v: what was registered, or why not.
     const std::string& why() const noexcept { return why_; }
 

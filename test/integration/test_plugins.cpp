@@ -30,14 +30,10 @@ Built build_plugins() {
     std::string script = R"sh(
 set -eu
 root=$1 build=$2 source=$3
-# 1. meson install into a staging folder; the .pc then names that prefix.
-meson install -C "$build" --destdir "$root/stage" --no-rebuild --quiet
-pc=$(find "$root/stage" -name streamline.pc | head -1)
-prefix=$(dirname "$(dirname "$(dirname "$pc")")")
-case "$prefix" in */lib) prefix=$(dirname "$prefix");; esac
-mkdir -p "$root/pc" "$root/broken" "$root/readme"
-sed "s|^prefix=.*|prefix=$root/stage/usr/local|" "$pc" > "$root/pc/streamline.pc"
-export PKG_CONFIG_PATH="$root/pc"
+# 1. meson install into a staging folder, as an author's machine has it.
+pkgconfig=$("$source/scripts/stage-sdk.sh" "$build" "$root/stage")
+export PKG_CONFIG_PATH=$pkgconfig
+mkdir -p "$root/broken" "$root/readme"
 flags=$(pkg-config --cflags --libs streamline)
 # 2. The examples with their own meson.build, the rest with c++ and pkg-config.
 meson setup "$root/examples-build" "$source/src/plugins" >/dev/null
