@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 seconds=${2:-3}
-scripts/setup.sh
+scripts/setup.sh dpdk-doc   # l2fwd's source
 scripts/build.sh build
 work=${BENCH_DIR:-build/bench}
 mkdir -p "$work"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that streamline needs to build, run and test.
+# Installs the Debian 12 packages that streamline needs to build, run and test,
+# and any further packages named as arguments (a benchmark's peer, say).
 # Idempotent: installs only what is missing, and runs apt-get update once.
 set -euo pipefail
 
@@ -8,11 +9,13 @@ packages=(
   libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, PMDs, dpdk-devbind.py, dpdk-telemetry.py
   libpcap-dev                        # capture files and BPF compilation
   libfmt-dev libspdlog-dev           # formatting and logging
+  nlohmann-json3-dev                 # --stats-json, and the tests that read it
   libgtest-dev                       # unit and integration tests
   libhyperscan-dev                   # match and regex: multi-pattern search in payloads
   tcpdump                            # the oracle the tests compare against
   tcpreplay iproute2                 # sl-forward's tests: traffic through veth pairs in namespaces
   python3 python3-scapy              # scripts/make-samples.py
+  "$@"
 )
 
 missing=()
