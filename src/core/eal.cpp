@@ -7,8 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <cstdio>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -17,15 +15,11 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
+#include <spdlog/spdlog.h>
 
 #include <sl/error.hpp>
-#include <sl/packet.hpp>
 
-namespace sl::detail {
-int packet_meta_offset = -1;
-int timestamp_offset = -1;
-}
+#include "sdk/packet_state.hpp"
 
 namespace sl::core {
 namespace {
@@ -69,16 +63,6 @@ bool has_option(const std::vector<std::string>& args, std::initializer_list<std:
     return false;
 }
 
-void register_packet_meta() {
-    static const rte_mbuf_dynfield field = {"sl_packet_meta", sizeof(PacketMeta), alignof(PacketMeta), 0};
-    int offset = rte_mbuf_dynfield_register(&field);
-    if (offset < 0)
-        throw RuntimeError(fmt::format("cannot register the packet metadata field: {}", rte_strerror(rte_errno)));
-    detail::packet_meta_offset = offset;
-    uint64_t timestamp_flag = 0;
-    if (rte_mbuf_dyn_rx_timestamp_register(&detail::timestamp_offset, &timestamp_flag) != 0)
-        throw RuntimeError(fmt::format("cannot register the timestamp field: {}", rte_strerror(rte_errno)));
-}
 }  // namespace
 
 bool hugepages_available() {
@@ -99,7 +83,10 @@ std::vector<std::string> complete_eal_args(const EalConfig& config) {
         auto cpus = allowed_cpus();
         if (!config.all_cpus) cpus.resize(1);
         std::string list;
-        for (int cpu : cpus) list += (list.empty() ? "" : ",") + std::to_string(cpu);
+        for (int cpu : cpus) {
+            if (!list.empty()) list += ',';
+            list += std::to_string(cpu);
+        }
         args.insert(args.end(), {"-l", list});
     }
     if (!has_option(user, {"--file-prefix", "--in-memory"}))
@@ -120,7 +107,7 @@ void start_eal(const char* program, const EalConfig& config) {
     std::vector<std::string> args = {program};
     auto completed = complete_eal_args(config);
     args.insert(args.end(), completed.begin(), completed.end());
-    if (config.verbose) std::fprintf(stderr, "EAL arguments: %s\n", fmt::format("{}", fmt::join(args, " ")).c_str());
+    spdlog::debug("EAL arguments: {}", fmt::join(args, " "));
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -131,7 +118,7 @@ void start_eal(const char* program, const EalConfig& config) {
         throw RuntimeError(fmt::format("DPDK could not start: {}", rte_strerror(err)));
     }
     g_running = true;
-    register_packet_meta();
+    detail::register_packet_fields();
 }
 
 void stop_eal() {

@@ -7,7 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
-#include <sl/packet.hpp>
+#include "sdk/packet_state.hpp"
 
 namespace sl::core {
 
@@ -36,8 +36,8 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
     for (uint16_t i = 0; i < n; i++) {
-        timestamp_ns(packets[i]) = now;
-        meta(packets[i]).wire_len = rte_pktmbuf_pkt_len(packets[i]);
+        detail::set_timestamp_ns(packets[i], now);
+        detail::mutable_meta(packets[i]).wire_len = rte_pktmbuf_pkt_len(packets[i]);
     }
     return n;
 }

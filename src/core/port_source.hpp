@@ -5,17 +5,18 @@
 #include <vector>
 
 #include "core/ports.hpp"
-#include "graph/runtime.hpp"
+#include "io/source.hpp"
 
 namespace sl::core {
 
-class PortSource final : public graph::Source {
+class PortSource final : public io::Source {
 public:
     PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop);
 
     // Polls each queue at most once, up to `max` packets in all, starting
     // where the last call stopped so that no queue is favoured.
     uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
+    bool done() const noexcept override { return stop_->load(std::memory_order_relaxed); }
 
 private:
     std::vector<RxQueue> queues_;

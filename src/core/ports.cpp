@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_graph.h>
@@ -39,7 +39,7 @@ int port_socket(uint16_t port) {
 
 }  // namespace
 
-unsigned close_and_report(Ports& ports, graph::RunReport& report) {
+unsigned close_and_report(Ports& ports, RunReport& report) {
     std::map<uint16_t, uint64_t> tx_full;
     for (const auto& n : report.graph.nodes) {
         if (n.filter != "tx") continue;
@@ -132,7 +132,7 @@ Ports::Ports(const PortOptions& options) : options_(options) {
         }
         char text[RTE_ETH_LINK_MAX_STR_LEN] = {};
         rte_eth_link_to_str(text, sizeof(text), &link);
-        std::fprintf(stderr, "port %u (%s): %s\n", p, port_name(p).c_str(), text);
+        spdlog::info("port {} ({}): {}", p, port_name(p), text);
     }
 
     // Queue q of port p goes to worker (p + q) mod workers: a port's queues
@@ -164,14 +164,12 @@ Ports::Setup Ports::configure(uint16_t port) {
         uint64_t rss = wanted & info.flow_type_rss_offloads;
         if (rss == 0) {
             // net_af_packet, for one, spreads by the kernel's fanout instead.
-            std::fprintf(stderr,
-                         "port %u (%s): no RSS over IP, TCP or UDP; %s decides how packets spread over its %u "
-                         "queues\n",
-                         port, name.c_str(), info.driver_name, s.rxq);
+            spdlog::warn("port {} ({}): no RSS over IP, TCP or UDP; {} decides how packets spread over its {} queues",
+                         port, name, info.driver_name, s.rxq);
         } else {
-            if (rss != wanted && options_.verbose)
-                std::fprintf(stderr, "port %u (%s): RSS covers only some of IP/TCP/UDP (0x%llx of 0x%llx)\n", port,
-                             name.c_str(), (unsigned long long)rss, (unsigned long long)wanted);
+            if (rss != wanted)
+                spdlog::debug("port {} ({}): RSS covers only some of IP/TCP/UDP ({:#x} of {:#x})", port, name, rss,
+                              wanted);
             conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = rss;
         }
@@ -189,8 +187,8 @@ Ports::Setup Ports::configure(uint16_t port) {
         s.split = true;
     }
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    else if (options_.verbose)
-        std::fprintf(stderr, "port %u (%s): cannot send chained mbufs\n", port, name.c_str());
+    else
+        spdlog::debug("port {} ({}): cannot send chained mbufs", port, name);
 
     rc = rte_eth_dev_configure(port, s.rxq, s.txq, &conf);
     if (rc != 0) fail(port, "configure", rc);
@@ -210,10 +208,9 @@ Ports::Setup Ports::configure(uint16_t port) {
     s.rxconf.offloads = conf.rxmode.offloads;
     s.txconf = info.default_txconf;
     s.txconf.offloads = conf.txmode.offloads;
-    if (options_.verbose)
-        std::fprintf(stderr, "port %u (%s): driver %s, socket %d, %u rx x %u, %u tx x %u descriptors%s\n", port,
-                     name.c_str(), info.driver_name, s.socket, s.rxq, s.rxd, s.txq, s.txd,
-                     s.split ? fmt::format(", headers split at {} bytes", kSplitHeaderBytes).c_str() : "");
+    spdlog::debug("port {} ({}): driver {}, socket {}, {} rx x {}, {} tx x {} descriptors{}", port, name,
+                  info.driver_name, s.socket, s.rxq, s.rxd, s.txq, s.txd,
+                  s.split ? fmt::format(", headers split at {} bytes", kSplitHeaderBytes) : "");
     return s;
 }
 
@@ -248,7 +245,7 @@ void Ports::start(const Setup& s) {
     if (options_.promiscuous) {
         rc = rte_eth_promiscuous_enable(port);
         if (rc != 0 && rc != -ENOTSUP) fail(port, "promiscuous mode", rc);
-        if (rc == -ENOTSUP) std::fprintf(stderr, "port %u (%s): no promiscuous mode\n", port, port_name(port).c_str());
+        if (rc == -ENOTSUP) spdlog::warn("port {} ({}): no promiscuous mode", port, port_name(port));
     }
 }
 

@@ -18,7 +18,7 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
-#include "graph/report.hpp"
+#include "core/run_report.hpp"
 
 namespace sl::core {
 
@@ -33,7 +33,6 @@ struct PortOptions {
     bool promiscuous = false;
     unsigned mbufs = 0;           // 0: mbufs_needed(); else exactly this many per socket
     unsigned link_wait_ms = 3000; // how long to wait for every link to come up
-    bool verbose = false;
 };
 
 // A receive queue and the worker that polls it.
@@ -110,6 +109,6 @@ private:
 // counts the graph's tx_full drops on that port and the device's errors),
 // closes them so that their rings give back every mbuf, and adds their pools.
 // Returns how many mbufs are still out, which must be 0.
-unsigned close_and_report(Ports& ports, graph::RunReport& report);
+unsigned close_and_report(Ports& ports, RunReport& report);
 
 }  // namespace sl::core

@@ -98,10 +98,10 @@ class Bpf final : public sl::Filter {
 public:
     explicit Bpf(sl::FilterContext& ctx) : rejected_(ctx.drop_reason("filtered")) {
         const sl::Args& args = ctx.args();
-        args.expect(1, 1, {"jit"});
-        const sl::Arg& arg = *args.positional(0);
-        std::string use_jit = args.string_option("jit", "yes");
-        if (use_jit != "yes" && use_jit != "no") args.fail(*args.option("jit"), "jit takes yes or no");
+        const sl::Arg* expression_arg = nullptr;
+        bool use_jit = true;
+        sl::ArgReader(args).positional("expression", expression_arg).option("jit", use_jit).complete();
+        const sl::Arg& arg = *expression_arg;
         std::string expression = arg.value;
 
         pcap_t* dead = pcap_open_dead(ctx.link_type(), 262144);
@@ -120,7 +120,7 @@ public:
         if (!prm) args.fail(arg, fmt::format("cannot convert to eBPF: {}", rte_strerror(rte_errno)));
         fix_indirect_loads(prm);
         load_wire_length(prm);
-        bool may_jit = use_jit == "yes" && jit_safe(prm);
+        bool may_jit = use_jit && jit_safe(prm);
         bpf_ = rte_bpf_load(prm);
         rte_free(prm);
         if (!bpf_) args.fail(arg, fmt::format("DPDK refused the program: {}", rte_strerror(rte_errno)));
@@ -152,5 +152,7 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Bpf, "bpf", sl::Access::headers, 0, "keep packets that a tcpdump expression accepts",
-                   "bpf \"EXPR\" [jit=no]")
+SL_REGISTER_FILTER(Bpf, sl::FilterType{.name = "bpf",
+                                       .access = sl::Access::headers,
+                                       .summary = "keep packets that a tcpdump expression accepts",
+                                       .usage = "bpf \"EXPR\" [jit=no]"})

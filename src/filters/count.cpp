@@ -5,9 +5,7 @@ namespace {
 
 class Count final : public sl::Filter {
 public:
-    explicit Count(sl::FilterContext& ctx) : packets_(ctx.counter("packets")), bytes_(ctx.counter("bytes")) {
-        ctx.args().expect(0, 0);
-    }
+    explicit Count(sl::FilterContext& ctx) : packets_(ctx.counter("packets")), bytes_(ctx.counter("bytes")) {}
     void process(sl::Burst& burst) noexcept override {
         uint64_t bytes = 0;
         for (uint16_t i = 0; i < burst.size(); i++) bytes += sl::meta(burst[i]).wire_len;
@@ -22,5 +20,7 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Count, "count", sl::Access::metadata, 0, "count packets and bytes, pass all",
-                   "count [name=NAME]")
+SL_REGISTER_FILTER(Count, sl::FilterType{.name = "count",
+                                         .access = sl::Access::metadata,
+                                         .summary = "count packets and bytes, pass all",
+                                         .usage = "count [name=NAME]"})

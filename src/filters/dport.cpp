@@ -10,5 +10,8 @@ struct DestinationPort {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, "dport", sl::Access::metadata, sl::kClassifier,
-                   "class = transport destination port", "dport")
+SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, sl::FilterType{.name = "dport",
+                                                          .access = sl::Access::metadata,
+                                                          .flags = sl::kClassifier,
+                                                          .summary = "class = transport destination port",
+                                                          .usage = "dport"})

@@ -5,7 +5,7 @@ namespace {
 
 class Drop final : public sl::Filter {
 public:
-    explicit Drop(sl::FilterContext& ctx) : reason_(ctx.drop_reason("drop")) { ctx.args().expect(0, 0); }
+    explicit Drop(sl::FilterContext& ctx) : reason_(ctx.drop_reason("drop")) {}
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) burst.drop(i, reason_);
     }
@@ -16,4 +16,4 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Drop, "drop", sl::Access::metadata, 0, "drop every packet", "drop")
+SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop", .summary = "drop every packet", .usage = "drop"})

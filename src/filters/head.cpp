@@ -5,9 +5,8 @@ namespace {
 
 class Head final : public sl::Filter {
 public:
-    explicit Head(sl::FilterContext& ctx)
-        : limit_(ctx.args().uint_at(0, "N", 0, UINT64_MAX)), over_(ctx.drop_reason("head_limit")) {
-        ctx.args().expect(1, 1);
+    explicit Head(sl::FilterContext& ctx) : over_(ctx.drop_reason("head_limit")) {
+        sl::ArgReader(ctx.args()).positional("N", limit_).complete();
     }
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) {
@@ -17,11 +16,11 @@ public:
     }
 
 private:
-    uint64_t limit_;
+    uint64_t limit_ = 0;
     uint64_t passed_ = 0;
     sl::DropReason over_;
 };
 
 }  // namespace
 
-SL_REGISTER_FILTER(Head, "head", sl::Access::metadata, 0, "pass the first N packets", "head N")
+SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head", .summary = "pass the first N packets", .usage = "head N"})

@@ -10,5 +10,8 @@ struct IpProtocol {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<IpProtocol>, "ipproto", sl::Access::metadata, sl::kClassifier,
-                   "class = IP protocol number", "ipproto")
+SL_REGISTER_FILTER(sl::FieldClassifier<IpProtocol>, sl::FilterType{.name = "ipproto",
+                                                          .access = sl::Access::metadata,
+                                                          .flags = sl::kClassifier,
+                                                          .summary = "class = IP protocol number",
+                                                          .usage = "ipproto"})

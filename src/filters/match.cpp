@@ -6,6 +6,8 @@
 
 using Match = sl::filters::PayloadFilter<sl::filters::PayloadScanner::Kind::literal>;
 
-SL_REGISTER_FILTER(Match, "match", sl::Access::payload, sl::kClassifier,
-                   "keep packets whose payload holds a literal; class = its number",
-                   "match \"LIT\" ... [nocase=yes]")
+SL_REGISTER_FILTER(Match, sl::FilterType{.name = "match",
+                                         .access = sl::Access::payload,
+                                         .flags = sl::kClassifier,
+                                         .summary = "keep packets whose payload holds a literal; class = its number",
+                                         .usage = "match \"LIT\" ... [nocase=yes]"})

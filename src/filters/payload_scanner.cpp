@@ -66,15 +66,15 @@ PayloadScanner::PayloadScanner(FilterContext& ctx, Kind kind)
     const Args& args = ctx.args();
     if (args.positional_count() == 0)
         args.fail(fmt::format("{} needs at least one pattern: {} \"PATTERN\" ...", args.filter(), args.filter()));
-    args.expect(1, 1000, {"nocase"});
-    std::string nocase = args.string_option("nocase", "no");
-    if (nocase != "yes" && nocase != "no") args.fail(*args.option("nocase"), "nocase takes yes or no");
-    unsigned flags = nocase == "yes" ? HS_FLAG_CASELESS : 0;
+    std::vector<const Arg*> pattern_args;
+    bool nocase = false;
+    ArgReader(args).remaining("pattern", pattern_args, 1).option("nocase", nocase).complete();
+    unsigned flags = nocase ? HS_FLAG_CASELESS : 0;
     if (kind == Kind::regex) flags |= HS_FLAG_DOTALL;
 
     std::vector<std::string> patterns;
-    for (size_t i = 0; i < args.positional_count(); i++) {
-        const Arg& a = *args.positional(i);
+    for (const Arg* arg : pattern_args) {
+        const Arg& a = *arg;
         if (a.kind != Arg::Kind::string) args.fail(a, "write each pattern in double quotes");
         std::string bytes = a.value;
         if (kind == Kind::literal) {
@@ -111,7 +111,7 @@ PayloadScanner::PayloadScanner(FilterContext& ctx, Kind kind)
                 std::string message = error && error->message ? error->message : "Hyperscan cannot compile it";
                 int which = error ? error->expression : -1;
                 hs_free_compile_error(error);
-                if (which >= 0 && static_cast<size_t>(which) < patterns.size()) args.fail(*args.positional(which), message);
+                if (which >= 0 && static_cast<size_t>(which) < patterns.size()) args.fail(*pattern_args[size_t(which)], message);
                 args.fail(message);
             }
             database_ = std::shared_ptr<hs_database_t>(db, hs_free_database);

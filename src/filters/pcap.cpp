@@ -10,14 +10,17 @@ public:
 
 private:
     static std::string checked_path(sl::FilterContext& ctx) {
-        ctx.args().expect(1, 1);
-        std::string path = ctx.args().string_at(0, "file name");
-        if (path.empty()) ctx.args().fail(*ctx.args().positional(0), "the file name is empty");
-        return path;
+        const sl::Arg* file = nullptr;
+        sl::ArgReader(ctx.args()).positional("file name", file).complete();
+        if (file->value.empty()) ctx.args().fail(*file, "the file name is empty");
+        return file->value;
     }
 };
 
 }  // namespace
 
-SL_REGISTER_FILTER(Pcap, "pcap", sl::Access::metadata, sl::kSink | sl::kSharedByArgs,
-                   "write packets to a pcap file", "pcap \"FILE\"")
+SL_REGISTER_FILTER(Pcap, sl::FilterType{.name = "pcap",
+                                        .access = sl::Access::metadata,
+                                        .flags = sl::kSink | sl::kSharedByArgs,
+                                        .summary = "write packets to a pcap file",
+                                        .usage = "pcap \"FILE\""})

@@ -4,6 +4,9 @@
 
 using Regex = sl::filters::PayloadFilter<sl::filters::PayloadScanner::Kind::regex>;
 
-SL_REGISTER_FILTER(Regex, "regex", sl::Access::payload, sl::kClassifier,
-                   "keep packets whose payload matches a regular expression; class = its number",
-                   "regex \"PCRE\" ... [nocase=yes]")
+SL_REGISTER_FILTER(Regex,
+                   sl::FilterType{.name = "regex",
+                                  .access = sl::Access::payload,
+                                  .flags = sl::kClassifier,
+                                  .summary = "keep packets whose payload matches a regular expression; class = its number",
+                                  .usage = "regex \"PCRE\" ... [nocase=yes]"})

@@ -5,9 +5,8 @@ namespace {
 
 class Sample final : public sl::Filter {
 public:
-    explicit Sample(sl::FilterContext& ctx)
-        : every_(ctx.args().uint_at(0, "N", 1, UINT32_MAX)), skipped_(ctx.drop_reason("sampled_out")) {
-        ctx.args().expect(1, 1);
+    explicit Sample(sl::FilterContext& ctx) : skipped_(ctx.drop_reason("sampled_out")) {
+        sl::ArgReader(ctx.args()).positional("N", every_, 1, UINT32_MAX).complete();
     }
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) {
@@ -17,11 +16,11 @@ public:
     }
 
 private:
-    uint64_t every_;
+    uint64_t every_ = 1;
     uint64_t seen_ = 0;
     sl::DropReason skipped_;
 };
 
 }  // namespace
 
-SL_REGISTER_FILTER(Sample, "sample", sl::Access::metadata, 0, "pass 1 packet in N", "sample N")
+SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample", .summary = "pass 1 packet in N", .usage = "sample N"})

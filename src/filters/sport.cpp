@@ -10,5 +10,8 @@ struct SourcePort {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<SourcePort>, "sport", sl::Access::metadata, sl::kClassifier,
-                   "class = transport source port", "sport")
+SL_REGISTER_FILTER(sl::FieldClassifier<SourcePort>, sl::FilterType{.name = "sport",
+                                                          .access = sl::Access::metadata,
+                                                          .flags = sl::kClassifier,
+                                                          .summary = "class = transport source port",
+                                                          .usage = "sport"})

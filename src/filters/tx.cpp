@@ -2,7 +2,6 @@
 // replay without --vdev), port N is the file OUTDIR/tx-N.pcap instead, so
 // that one configuration serves live and offline.
 #include <rte_ethdev.h>
-#include <rte_graph.h>
 
 #include <fmt/format.h>
 
@@ -18,15 +17,15 @@ constexpr int kTxAttempts = 8;
 class Tx final : public sl::Filter {
 public:
     explicit Tx(sl::FilterContext& ctx)
-        : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), hand_over_(ctx.ends_paths()),
-          sent_(ctx.counter("sent")), tx_full_(ctx.drop_reason("tx_full")) {
+        : port_(port_of(ctx)), queue_(ctx.tx_queue(port_)), sent_(ctx.counter("sent")),
+          tx_full_(ctx.drop_reason("tx_full")) {
         ctx.info("port", port_);
         if (queue_ >= 0) return;
         if (ctx.live()) {
-            const sl::Arg& arg = *ctx.args().positional(0);
             uint16_t ports = rte_eth_dev_count_avail();
-            ctx.args().fail(arg, ports == 0 ? fmt::format("there is no DPDK port {}", port_)
-                                            : fmt::format("there is no DPDK port {} (ports 0 to {})", port_, ports - 1));
+            ctx.args().fail(*ctx.args().positional(0),
+                            ports == 0 ? fmt::format("there is no DPDK port {}", port_)
+                                       : fmt::format("there is no DPDK port {} (ports 0 to {})", port_, ports - 1));
         }
         file_ = std::make_unique<sl::PcapSink>(ctx, fmt::format("tx-{}.pcap", port_));
     }
@@ -34,24 +33,13 @@ public:
     void process(sl::Burst& burst) noexcept override {
         if (file_) return file_->process(burst);
         uint16_t n = burst.size();
-        auto** out = const_cast<rte_mbuf**>(burst.packets());
-        // Where every path ends here, the graph's own references go to the
-        // transmit ring; otherwise the ring takes one more of each packet.
-        if (hand_over_) burst.hand_over_all();
-        else
-            for (uint16_t i = 0; i < n; i++) rte_pktmbuf_refcnt_update(out[i], 1);
+        // The transmit ring frees what it sends: it gets a reference to
+        // each packet, and says how many it took.
+        rte_mbuf** out = burst.hand_over();
         uint16_t sent = 0;
         for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++)
             sent += rte_eth_tx_burst(port_, static_cast<uint16_t>(queue_), out + sent, n - sent);
-        if (hand_over_) {
-            burst.settle(sent, tx_full_);
-        } else {
-            for (uint16_t i = 0; i < sent; i++) sl::mark_written(out[i]);
-            for (uint16_t i = sent; i < n; i++) {
-                rte_pktmbuf_refcnt_update(out[i], -1);
-                burst.drop(i, tx_full_);
-            }
-        }
+        burst.taken(sent, tx_full_);
         sent_ += sent;
     }
 
@@ -61,13 +49,13 @@ public:
 
 private:
     static uint16_t port_of(sl::FilterContext& ctx) {
-        ctx.args().expect(1, 1);
-        return static_cast<uint16_t>(ctx.args().uint_at(0, "port", 0, RTE_MAX_ETHPORTS - 1));
+        uint16_t port = 0;
+        sl::ArgReader(ctx.args()).positional("port", port, 0, RTE_MAX_ETHPORTS - 1).complete();
+        return port;
     }
 
     uint16_t port_;
     int queue_;
-    bool hand_over_;
     uint64_t& sent_;
     sl::DropReason tx_full_;
     std::unique_ptr<sl::PcapSink> file_;
@@ -75,5 +63,8 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Tx, "tx", sl::Access::metadata, sl::kSink | sl::kSharedByArgs,
-                   "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)", "tx N")
+SL_REGISTER_FILTER(Tx, sl::FilterType{.name = "tx",
+                                      .access = sl::Access::metadata,
+                                      .flags = sl::kSink | sl::kSharedByArgs,
+                                      .summary = "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)",
+                                      .usage = "tx N"})

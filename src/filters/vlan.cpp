@@ -10,5 +10,8 @@ struct OuterVlan {
 };
 }  // namespace
 
-SL_REGISTER_FILTER(sl::FieldClassifier<OuterVlan>, "vlan", sl::Access::metadata, sl::kClassifier,
-                   "class = outer VLAN id", "vlan")
+SL_REGISTER_FILTER(sl::FieldClassifier<OuterVlan>, sl::FilterType{.name = "vlan",
+                                                          .access = sl::Access::metadata,
+                                                          .flags = sl::kClassifier,
+                                                          .summary = "class = outer VLAN id",
+                                                          .usage = "vlan"})

@@ -1,48 +1,48 @@
-// The per-node table printed at the end of a run, and --stats-json.
+// What a graph reports: per node, packets in, out and dropped by reason,
+// counters and facts, cycles, and what its reads cost; and the run's totals.
+// core/ turns it into the table and the JSON.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "graph/runtime.hpp"
+#include "shadow/copy_engine.hpp"
 
 namespace sl::graph {
 
-struct PoolReport {
+struct NodeReport {
     std::string name;
-    unsigned size = 0;
-    unsigned in_use = 0;  // mbufs not back in the pool at the end
+    std::string filter;
+    uint64_t packets_in = 0;
+    uint64_t packets_out = 0;
+    std::map<std::string, uint64_t> drops;
+    std::vector<std::pair<std::string, uint64_t>> counters;
+    std::vector<std::pair<std::string, uint64_t>> info;  // facts, not summed
+    uint64_t calls = 0;
+    uint64_t cycles = 0;
+    std::string access;  // what the filter reads: metadata, headers, payload, write
+    std::string policy;  // the shadow policy its reads are served under
+    shadow::Counters shadow;
+    uint64_t dropped() const;
+    double cycles_per_packet() const { return packets_in ? double(cycles) / double(packets_in) : 0.0; }
 };
 
-struct PortReport {
-    uint16_t port = 0;
-    std::string name;
-    uint64_t rx_packets = 0, tx_packets = 0, rx_missed = 0, tx_dropped = 0;
-};
-
-struct RunReport {
-    Report graph;
-    double elapsed_s = 0;
-    double tsc_hz = 0;
-    std::vector<PoolReport> pools;
-    std::vector<PortReport> ports;  // sl-forward, and sl-replay sending to ports
-    struct Worker {
-        unsigned lcore;
-        uint64_t packets_read;
-    };
-    std::vector<Worker> workers;  // sl-forward: how the load spread
+struct Report {
+    std::vector<NodeReport> nodes;
+    uint64_t packets_read = 0;
+    uint64_t packets_written = 0;
+    std::map<std::string, uint64_t> drops;  // final fate of packets not written
+    std::string shadow_policy;
+    std::string copy_engine;
+    shadow::Counters shadow;  // every node's, summed
+    uint64_t dropped() const;
 };
 
 // Adds `from` (another worker's graph of the same configuration) into `into`,
 // node by node.
 void merge(Report& into, const Report& from);
-
-std::string format_table(const RunReport& report);
-std::string format_json(const RunReport& report);
-void write_json(const RunReport& report, const std::string& path);
-// The end of a run: the table on stdout unless `quiet`, and the JSON when a
-// path is given. Returns 1 (after saying why) when the JSON could not be
-// written, else 0.
-int publish(const RunReport& report, bool quiet, const std::string& json_path);
 
 }  // namespace sl::graph

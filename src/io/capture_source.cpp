@@ -8,7 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
 
-#include <sl/packet.hpp>
+#include "sdk/packet_state.hpp"
 
 namespace sl::io {
 namespace {
@@ -165,13 +165,14 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
             break;
         }
         m->port = static_cast<uint16_t>(i);
-        timestamp_ns(m) = in.pending.timestamp_ns;
-        meta(m).wire_len = in.pending.wire_len;
+        detail::set_timestamp_ns(m, in.pending.timestamp_ns);
+        detail::mutable_meta(m).wire_len = in.pending.wire_len;
         last_ts_ = in.pending.timestamp_ns;
         in.has_pending = false;
         n++;
     }
     if (n < max) rte_pktmbuf_free_bulk(packets + n, max - n);
+    packets_ += n;
     return n;
 }
 

@@ -9,8 +9,8 @@
 
 #include <rte_mempool.h>
 
-#include "graph/runtime.hpp"
 #include "io/capture_reader.hpp"
+#include "io/source.hpp"
 
 namespace sl::io {
 
@@ -34,7 +34,7 @@ enum class RecordMode {
 // external buffer's length is 16 bits); larger records become chains.
 inline constexpr uint32_t kMaxSegmentBytes = 32768;
 
-class CaptureSource final : public graph::Source {
+class CaptureSource final : public Source {
 public:
     // `segment_bytes`: the most bytes of a record in one segment (at most
     // kMaxSegmentBytes, and the pool's data room when copying).
@@ -44,12 +44,13 @@ public:
 
     uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
 
-    bool done() const noexcept { return done_; }
+    bool done() const noexcept override { return done_; }
     // The first reader error (a truncated record), or "".
     const std::string& error() const noexcept { return error_; }
     // Fraction of the work done, for the progress line.
     double progress() const noexcept;
     uint64_t mbuf_shortages() const noexcept { return shortages_; }
+    uint64_t packets() const noexcept { return packets_; }  // read so far
 
 private:
     struct Input {
@@ -76,6 +77,7 @@ private:
     bool done_ = false;
     std::string error_;
     uint64_t shortages_ = 0;
+    uint64_t packets_ = 0;
     // Pacing state: capture time and wall time of the first packet.
     bool pacing_started_ = false;
     uint64_t first_ts_ = 0;

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +18,67 @@
 
 namespace sl {
 
-PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen) : path_(path) {
+// The blocks and the thread that writes them. The hand-over is one atomic
+// store per block, never a lock per packet.
+struct PcapWriter::Blocks {
+    struct Block {
+        std::unique_ptr<uint8_t[]> data;
+        size_t used = 0;
+        bool last = false;  // the writing thread ends after this one
+    };
+    static constexpr size_t kBlockSize = 2u << 20;
+    static constexpr uint32_t kBlocks = 4;
+
+    Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen);
+    bool reserve(size_t bytes) noexcept;
+    void hand_over(bool last) noexcept;
+    void write_block(const Block& block) noexcept;
+    void put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept;
+    bool write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
+    bool write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
+    void close();
+    static void* writing_thread(void* self) noexcept;
+
+    std::string path_;
+    int fd_ = -1;
+    std::array<Block, kBlocks> blocks_;
+    Block* current_ = nullptr;  // the block the worker fills
+    uint64_t packets_ = 0;
+    uint64_t written_ = 0;  // bytes in the file; only the writing thread's
+    // Blocks handed over and blocks written, counted modulo 2^32; 32 bits so
+    // that waiting on them is a plain futex.
+    std::atomic<uint32_t> filled_{0};
+    std::atomic<uint32_t> drained_{0};
+    std::atomic<int> error_{0};
+    pthread_t thread_{};
+    bool threaded_ = false;
+    bool closed_ = false;
+};
+
+PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen)
+    : blocks_(std::make_unique<Blocks>(path, linktype, snaplen)) {}
+
+PcapWriter::~PcapWriter() {
+    try {
+        close();
+    } catch (...) {
+        // close() is the place to hear about errors; a destructor cannot say.
+    }
+}
+
+bool PcapWriter::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
+    return blocks_->write(m, timestamp_ns, wire_len);
+}
+
+bool PcapWriter::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
+    return blocks_->write(data, length, timestamp_ns, wire_len);
+}
+
+void PcapWriter::close() { blocks_->close(); }
+const std::string& PcapWriter::path() const noexcept { return blocks_->path_; }
+uint64_t PcapWriter::packets() const noexcept { return blocks_->packets_; }
+
+PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen) : path_(path) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
     for (auto& b : blocks_) b.data = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
@@ -33,16 +97,8 @@ PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snap
         threaded_ = rte_ctrl_thread_create(&thread_, "sl-pcap-write", nullptr, writing_thread, this) == 0;
 }
 
-PcapWriter::~PcapWriter() {
-    try {
-        close();
-    } catch (...) {
-        // close() is the place to hear about errors; a destructor cannot say.
-    }
-}
-
-void* PcapWriter::writing_thread(void* self) noexcept {
-    auto* w = static_cast<PcapWriter*>(self);
+void* PcapWriter::Blocks::writing_thread(void* self) noexcept {
+    auto* w = static_cast<Blocks*>(self);
     uint32_t next = 0;
     while (true) {
         uint32_t filled = w->filled_.load(std::memory_order_acquire);
@@ -59,7 +115,7 @@ void* PcapWriter::writing_thread(void* self) noexcept {
     }
 }
 
-void PcapWriter::write_block(const Block& block) noexcept {
+void PcapWriter::Blocks::write_block(const Block& block) noexcept {
     size_t done = 0;
     while (done < block.used && error_.load(std::memory_order_relaxed) == 0) {
         ssize_t n = ::write(fd_, block.data.get() + done, block.used - done);
@@ -77,7 +133,7 @@ void PcapWriter::write_block(const Block& block) noexcept {
     written_ += done;
 }
 
-void PcapWriter::hand_over(bool last) noexcept {
+void PcapWriter::Blocks::hand_over(bool last) noexcept {
     current_->last = last;
     uint32_t filled = filled_.load(std::memory_order_relaxed) + 1;
     if (!threaded_) {
@@ -101,7 +157,7 @@ void PcapWriter::hand_over(bool last) noexcept {
     current_->last = false;
 }
 
-bool PcapWriter::reserve(size_t bytes) noexcept {
+bool PcapWriter::Blocks::reserve(size_t bytes) noexcept {
     if (error_.load(std::memory_order_relaxed) != 0) return false;
     if (current_->used + bytes <= kBlockSize) return true;
     hand_over(false);
@@ -109,7 +165,7 @@ bool PcapWriter::reserve(size_t bytes) noexcept {
     return bytes <= kBlockSize;
 }
 
-void PcapWriter::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
+void PcapWriter::Blocks::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
     uint32_t h[4] = {static_cast<uint32_t>(timestamp_ns / 1000000000u),
                      static_cast<uint32_t>(timestamp_ns % 1000000000u), captured,
                      wire_len < captured ? captured : wire_len};
@@ -117,7 +173,7 @@ void PcapWriter::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t w
     current_->used += sizeof(h);
 }
 
-bool PcapWriter::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
+bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
     uint32_t length = rte_pktmbuf_pkt_len(m);
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
@@ -136,7 +192,7 @@ bool PcapWriter::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_l
     return true;
 }
 
-bool PcapWriter::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
+bool PcapWriter::Blocks::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
     std::memcpy(current_->data.get() + current_->used, data, length);
@@ -145,7 +201,7 @@ bool PcapWriter::write(const uint8_t* data, uint32_t length, uint64_t timestamp_
     return true;
 }
 
-void PcapWriter::close() {
+void PcapWriter::Blocks::close() {
     if (closed_) return;
     closed_ = true;
     hand_over(true);

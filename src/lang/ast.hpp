@@ -68,7 +68,4 @@ struct Program {
 Program parse(const std::string& text, const std::string& file);
 Program parse_file(const std::string& path);
 
-// The closest of `candidates` to `word` by edit distance, or "" if none is close.
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace sl::lang

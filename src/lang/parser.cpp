@@ -1,4 +1,4 @@
-// Lexer and recursive-descent parser for the pipeline language (DESIGN.md §3).
+// Lexer and recursive-descent parser for the pipeline language.
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -7,8 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <sl/burst.hpp>
+
 #include "lang/ast.hpp"
-#include <sl/filter.hpp>
 
 namespace sl::lang {
 namespace {

@@ -1,12 +1,12 @@
-// The parse node: the one place where headers are parsed. Its class is the
-// packet's input port, so that `rx N` is simply the class-N edge out of it.
+#include "packet/parse_filter.hpp"
+
 #include <algorithm>
 #include <array>
+#include <string>
 
-#include "graph/runtime.hpp"
 #include "packet/parser.hpp"
 
-namespace sl::graph {
+namespace sl::packet {
 namespace {
 
 class ParseFilter final : public Filter {
@@ -25,9 +25,9 @@ public:
             // copy-once and prefetch, in place otherwise, and linearises a
             // chain whose headers straddle segments.
             PacketView view = burst.view(i);
-            uint8_t scratch[packet::kMaxHeaderBytes];
-            uint32_t length = std::min<uint32_t>(view.size(), packet::kMaxHeaderBytes);
-            packet::parse(m, view.read(0, length, scratch), length, dlt_);
+            uint8_t scratch[kMaxHeaderBytes];
+            uint32_t length = std::min<uint32_t>(view.size(), kMaxHeaderBytes);
+            parse(m, view.read(0, length, scratch), length, dlt_);
             auto error = static_cast<size_t>(meta(m).parse_error);
             if (error) (*malformed_[error])++;
             burst.set_class(i, m->port);
@@ -43,4 +43,4 @@ private:
 
 std::unique_ptr<Filter> make_parse_filter(FilterContext& ctx) { return std::make_unique<ParseFilter>(ctx); }
 
-}  // namespace sl::graph
+}  // namespace sl::packet

@@ -7,22 +7,7 @@
 #include <pcap/dlt.h>
 #include <rte_mbuf_ptype.h>
 
-namespace sl {
-
-const char* parse_error_name(ParseError e) noexcept {
-    static constexpr const char* names[] = {
-        "none",           "truncated_ethernet", "truncated_vlan",     "vlan_depth",
-        "truncated_ipv4", "bad_ipv4_version",   "bad_ipv4_ihl",       "bad_ipv4_length",
-        "truncated_ipv6", "bad_ipv6_length",    "ipv6_ext_limit",     "truncated_ipv6_ext",
-        "truncated_tcp",  "bad_tcp_offset",     "truncated_udp",      "bad_udp_length",
-        "truncated_icmp", "truncated_sctp",     "unknown_ip_version",
-    };
-    static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(ParseError::count_));
-    auto i = static_cast<size_t>(e);
-    return i < static_cast<size_t>(ParseError::count_) ? names[i] : "unknown";
-}
-
-}  // namespace sl
+#include "sdk/packet_state.hpp"
 
 namespace sl::packet {
 namespace {
@@ -279,7 +264,7 @@ void parse_bytes(const uint8_t* data, uint32_t length, uint32_t captured, bool c
 }
 
 void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept {
-    PacketMeta& pm = meta(m);
+    PacketMeta& pm = detail::mutable_meta(m);
     Layers layers;
     parse_into(data, length, rte_pktmbuf_pkt_len(m), pm.wire_len > rte_pktmbuf_pkt_len(m), dlt, pm, layers);
     m->l2_len = layers.l2_len;

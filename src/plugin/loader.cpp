@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "graph/registry.hpp"
+#include "sdk/registry.hpp"
 #include <sl/error.hpp>
 
 namespace sl::plugin {
@@ -47,13 +47,13 @@ void load_one(const std::string& path) {
     if (std::find(opened_files().begin(), opened_files().end(), canonical) != opened_files().end()) return;
     if (!fs::is_regular_file(canonical)) throw ConfigError(fmt::format("plugin {}: not a file", path));
 
-    size_t errors_before = graph::registration_errors().size();
-    size_t types_before = graph::filter_type_count();
-    graph::set_registering_plugin(path);
+    size_t errors_before = registration_errors().size();
+    size_t types_before = filter_registry().size();
+    set_registering_plugin(path);
     // RTLD_NOW: a missing symbol is found here, not in the middle of a burst.
     // RTLD_LOCAL: two plugins may use the same helper names.
     void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
-    graph::set_registering_plugin("");
+    set_registering_plugin("");
     if (!handle) {
         std::string why = readable_dlerror(dlerror());
         // dlerror() starts with the path when the file was found.
@@ -63,12 +63,12 @@ void load_one(const std::string& path) {
     // The handle is never closed: filters registered from it, and graphs
     // built from those, may run its code until the process ends.
     opened_files().push_back(canonical);
-    const auto& errors = graph::registration_errors();
+    const auto& errors = registration_errors();
     if (errors.size() > errors_before) {
         std::vector<std::string> mine(errors.begin() + static_cast<ptrdiff_t>(errors_before), errors.end());
         throw ConfigError(fmt::format("plugin {}: {}", path, fmt::join(mine, "; ")));
     }
-    if (graph::filter_type_count() == types_before)
+    if (filter_registry().size() == types_before)
         throw ConfigError(fmt::format("plugin {}: not a streamline plugin: it registers no filter (a plugin "
                                       "registers its filters with SL_REGISTER_FILTER from <sl/filter.hpp>)",
                                       path));

@@ -7,17 +7,18 @@
 //
 // Packets without ports (ICMP, later fragments, non-IP) are counted as
 // no_ports; a full table counts table_full. Each worker's instance owns its
-// table: no lock and no shared cache line on the hot path.
+// table: no lock and no shared cache line on the hot path. At the end the
+// runtime hands one instance all of them (merge_workers), which adds their
+// tables and writes the top list.
 #include <rte_hash.h>
 #include <rte_jhash.h>
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,30 +42,23 @@ struct FlowCount {
     uint64_t bytes = 0;
 };
 
-class FlowTop;
-
-// The instances of one node, one per worker, so that the last to finish can
-// merge them. Only touched at construction and in finish(), off the hot path.
-struct Siblings {
-    std::vector<FlowTop*> finished;
-};
-std::mutex g_siblings_lock;
-std::map<std::string, Siblings> g_siblings;
-std::atomic<unsigned> g_tables{0};
-
 class FlowTop final : public sl::Filter {
 public:
     explicit FlowTop(sl::FilterContext& ctx)
-        : node_(ctx.node_name()), workers_(ctx.worker_count()), no_ports_(ctx.counter("no_ports")),
-          table_full_(ctx.counter("table_full")), flows_(ctx.counter("flows")) {
-        const sl::Args& args = ctx.args();
-        args.expect(0, 0, {"top", "flows", "file"});
-        top_ = args.uint_option("top", 10, 1, 10000);
-        uint64_t capacity = args.uint_option("flows", 65536, 64, 1u << 24);
-        std::string file = args.string_option("file", "");
+        : node_(ctx.node_name()), no_ports_(ctx.counter("no_ports")), table_full_(ctx.counter("table_full")),
+          flows_(ctx.counter("flows")) {
+        uint64_t capacity = 65536;
+        std::string file;
+        sl::ArgReader(ctx.args())
+            .option("top", top_, 1, 10000)
+            .option("flows", capacity, 64, 1u << 24)
+            .option("file", file)
+            .complete();
         if (!file.empty()) file_ = ctx.output_path(file);
+        // rte_hash names are process-wide: this instance's address is unique
+        // while it lives.
         char name[RTE_HASH_NAMESIZE];
-        std::snprintf(name, sizeof(name), "flow_top_%u", g_tables.fetch_add(1));
+        std::snprintf(name, sizeof(name), "flow_top_%p", static_cast<void*>(this));
         rte_hash_parameters params{};
         params.name = name;
         params.entries = static_cast<uint32_t>(capacity);
@@ -116,20 +110,13 @@ public:
         }
     }
 
-    void finish() override {
-        std::vector<FlowTop*> all;
-        {
-            std::lock_guard guard(g_siblings_lock);
-            auto& s = g_siblings[node_];
-            s.finished.push_back(this);
-            if (s.finished.size() < workers_) return;
-            all = std::move(s.finished);
-            g_siblings.erase(node_);
-        }
+    // Every worker's instance of this node, this one among them.
+    void merge_workers(std::span<sl::Filter* const> instances) override {
         // A flow lives on one worker when RSS spreads by flow; adding keeps
         // the figures right when it does not.
         std::map<std::string, FlowCount> merged;
-        for (FlowTop* f : all) {
+        for (sl::Filter* instance : instances) {
+            auto* f = static_cast<FlowTop*>(instance);
             const void* key;
             void* data;
             uint32_t next = 0;
@@ -190,7 +177,6 @@ private:
     }
 
     std::string node_;
-    unsigned workers_;
     uint64_t top_ = 10;
     std::string file_;
     uint64_t& no_ports_;
@@ -202,6 +188,7 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(FlowTop, "flow_top", sl::Access::headers, 0,
-                   "count packets per flow, write the top flows at the end",
-                   "flow_top [top=N] [flows=N] [file=PATH]")
+SL_REGISTER_FILTER(FlowTop, sl::FilterType{.name = "flow_top",
+                                           .access = sl::Access::headers,
+                                           .summary = "count packets per flow, write the top flows at the end",
+                                           .usage = "flow_top [top=N] [flows=N] [file=PATH]"})

@@ -26,7 +26,6 @@ constexpr std::array<std::string_view, 9> kMethods = {"GET ",    "POST ",     "H
 class HttpMethod final : public sl::Filter {
 public:
     explicit HttpMethod(sl::FilterContext& ctx) {
-        ctx.args().expect(0, 0);
         for (size_t i = 0; i < kMethods.size(); i++) {
             std::string_view name = kMethods[i].substr(0, kMethods[i].size() - 1);
             counts_[i] = &ctx.counter(std::string(name));
@@ -59,5 +58,8 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(HttpMethod, "http_method", sl::Access::payload, sl::kClassifier,
-                   "class = HTTP request method (1 GET, 2 POST, ...)", "http_method")
+SL_REGISTER_FILTER(HttpMethod, sl::FilterType{.name = "http_method",
+                                              .access = sl::Access::payload,
+                                              .flags = sl::kClassifier,
+                                              .summary = "class = HTTP request method (1 GET, 2 POST, ...)",
+                                              .usage = "http_method"})

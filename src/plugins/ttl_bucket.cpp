@@ -9,6 +9,7 @@
 // one more for the rest. Without bounds: 32 64 128. Non-IP packets get no
 // class (only `|else` takes them). It reads one header byte: Access::headers.
 #include <array>
+#include <vector>
 
 #include <sl/filter.hpp>
 
@@ -18,16 +19,17 @@ class TtlBucket final : public sl::Filter {
 public:
     explicit TtlBucket(sl::FilterContext& ctx) {
         const sl::Args& args = ctx.args();
-        args.expect(0, kMaxBounds);
-        bound_count_ = args.positional_count();
+        std::vector<const sl::Arg*> given;
+        sl::ArgReader(args).remaining("TTL bound", given).complete();
+        if (given.size() > kMaxBounds) args.fail(*given[kMaxBounds], "takes at most 16 bounds");
+        bound_count_ = given.size();
         if (bound_count_ == 0) {
             bounds_ = {32, 64, 128};
             bound_count_ = 3;
         }
-        for (size_t i = 0; i < args.positional_count(); i++) {
-            bounds_[i] = static_cast<uint8_t>(args.uint_at(i, "TTL bound", 0, 254));
-            if (i > 0 && bounds_[i] <= bounds_[i - 1])
-                args.fail(*args.positional(i), "the bounds must grow from left to right");
+        for (size_t i = 0; i < given.size(); i++) {
+            bounds_[i] = static_cast<uint8_t>(args.number(*given[i], "TTL bound", 0, 254));
+            if (i > 0 && bounds_[i] <= bounds_[i - 1]) args.fail(*given[i], "the bounds must grow from left to right");
         }
         // The class of every TTL, computed once: process() then does one
         // lookup per packet.
@@ -64,5 +66,8 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(TtlBucket, "ttl_bucket", sl::Access::headers, sl::kClassifier,
-                   "class = bucket of the IP TTL / hop limit", "ttl_bucket [BOUND...]")
+SL_REGISTER_FILTER(TtlBucket, sl::FilterType{.name = "ttl_bucket",
+                                             .access = sl::Access::headers,
+                                             .flags = sl::kClassifier,
+                                             .summary = "class = bucket of the IP TTL / hop limit",
+                                             .usage = "ttl_bucket [BOUND...]"})

@@ -1,28 +1,26 @@
 #include "shadow/engines.hpp"
 
-#include <cstdio>
+#include <spdlog/spdlog.h>
 
 namespace sl::shadow {
 
-CopyEngines::CopyEngines(const ShadowOptions& options, unsigned workers, int socket, bool verbose) {
+CopyEngines::CopyEngines(const ShadowOptions& options, unsigned workers, int socket) {
     if (options.dma_device.empty()) return;
     uint16_t vchans = 0;
     device_ = configure_dma_device(options.dma_device, static_cast<uint16_t>(workers), vchans);
     if (vchans < workers)
-        std::fprintf(stderr, "warning: --dma %s has %u channel%s for %u workers; the others copy with the CPU\n",
-                     options.dma_device.c_str(), vchans, vchans == 1 ? "" : "s", workers);
+        spdlog::warn("--dma {} has {} channel{} for {} workers; the others copy with the CPU", options.dma_device,
+                     vchans, vchans == 1 ? "" : "s", workers);
     if (options.dma_min_bytes) {
         min_bytes_ = *options.dma_min_bytes;
     } else {
         // Below the crossover a CPU copy is cheaper than a descriptor and a
         // completion; a software engine may never win.
         min_bytes_ = measure_crossover(device_, 0, socket);
-        if (verbose) {
-            if (min_bytes_ == UINT32_MAX)
-                std::fprintf(stderr, "dma: the CPU copied faster at every size measured; --dma-min-bytes forces the DMA engine\n");
-            else
-                std::fprintf(stderr, "dma: copies of %u bytes and more go to the DMA engine\n", min_bytes_);
-        }
+        if (min_bytes_ == UINT32_MAX)
+            spdlog::debug("dma: the CPU copied faster at every size measured; --dma-min-bytes forces the DMA engine");
+        else
+            spdlog::debug("dma: copies of {} bytes and more go to the DMA engine", min_bytes_);
     }
     for (uint16_t v = 0; v < vchans; v++) {
         DmaConfig config;

@@ -24,7 +24,7 @@ class CopyEngines {
 public:
     // Starts the DMA device with a channel per worker (as many as it has;
     // the other workers copy with the CPU). Throws RuntimeError.
-    CopyEngines(const ShadowOptions& options, unsigned workers, int socket, bool verbose);
+    CopyEngines(const ShadowOptions& options, unsigned workers, int socket);
     ~CopyEngines();
     CopyEngines(const CopyEngines&) = delete;
     CopyEngines& operator=(const CopyEngines&) = delete;

@@ -9,6 +9,8 @@
 
 #include <sl/error.hpp>
 
+#include "sdk/packet_state.hpp"
+
 namespace sl::shadow {
 namespace {
 
@@ -58,7 +60,7 @@ void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexce
     for (unsigned w = 0; w < filled_.size(); w++)
         for (uint64_t bits = filled_[w]; bits; bits &= bits - 1) table_[w * 64 + __builtin_ctzll(bits)] = {};
     filled_ = {};
-    for (uint16_t i = 0; i < count; i++) meta(packets[i]).shadow_slot = static_cast<uint8_t>(i);
+    for (uint16_t i = 0; i < count; i++) detail::PacketBookkeeping::set_shadow_slot(packets[i], static_cast<uint8_t>(i));
     if (entry_.policy != Policy::prefetch) return;
     // Prefetch pulls the whole burst as it enters, before any filter asks,
     // and lets the engine work while the source finishes its burst; the
@@ -129,7 +131,7 @@ uint16_t Shadows::prepare(rte_mbuf** packets, uint16_t count, Access access, con
     if (waiting_) flush(c);  // prefetch's pulls must be in before anyone reads
     for (uint16_t i = 0; i < count; i++) {
         rte_mbuf* m = packets[i];
-        uint8_t slot = meta(m).shadow_slot;
+        uint8_t slot = detail::PacketBookkeeping::shadow_slot(m);
         uint32_t from = wanted_from(m, access, policy);
         if (from == UINT32_MAX) continue;
         const detail::Shadow& have = table_[slot];
@@ -144,7 +146,7 @@ uint16_t Shadows::prepare(rte_mbuf** packets, uint16_t count, Access access, con
     // bytes that never arrived: the failed ones go to the end.
     uint16_t kept = 0;
     for (uint16_t i = 0; i < count; i++) {
-        uint8_t slot = meta(packets[i]).shadow_slot;
+        uint8_t slot = detail::PacketBookkeeping::shadow_slot(packets[i]);
         bool failed = marked(failed_, slot);
         if (failed) table_[slot] = {};
         else std::swap(packets[kept++], packets[i]);
@@ -160,7 +162,7 @@ void Shadows::account_in_place(rte_mbuf* const* packets, uint16_t count, Access 
         const rte_mbuf* m = packets[i];
         uint32_t length = rte_pktmbuf_pkt_len(m);
         uint32_t end = access == Access::headers ? std::min<uint32_t>(meta(m).payload_offset, length) : length;
-        const detail::Shadow& local = table_[meta(m).shadow_slot];
+        const detail::Shadow& local = table_[detail::PacketBookkeeping::shadow_slot(m)];
         uint32_t local_from = local.data ? local.from : UINT32_MAX;
         bytes += std::min(end, local_from);
     }
@@ -169,7 +171,7 @@ void Shadows::account_in_place(rte_mbuf* const* packets, uint16_t count, Access 
 
 void Shadows::forget(rte_mbuf* const* packets, uint16_t count) noexcept {
     for (uint16_t i = 0; i < count; i++) {
-        table_[meta(packets[i]).shadow_slot] = {};
+        table_[detail::PacketBookkeeping::shadow_slot(packets[i])] = {};
     }
 }
 

@@ -16,7 +16,7 @@
 
 #include "shadow/copy_engine.hpp"
 #include "shadow/policy.hpp"
-#include <sl/filter.hpp>
+#include <sl/burst.hpp>
 
 struct rte_memzone;
 

@@ -1,7 +1,10 @@
 // The pipeline language: what parses, into what, and the exact diagnostics.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "lang/ast.hpp"
+#include "sdk/suggest.hpp"
 
 using namespace sl;
 using lang::Edge;
@@ -133,9 +136,9 @@ TEST(LangErrors, MissingOptionValue) {
 
 TEST(Lang, NearestSuggestsCloseNamesOnly) {
     std::vector<std::string> names = {"bpf", "count", "sample", "head"};
-    EXPECT_EQ(lang::nearest("cuont", names), "count");
-    EXPECT_EQ(lang::nearest("smaple", names), "sample");
-    EXPECT_EQ(lang::nearest("xyzzy", names), "");
+    EXPECT_EQ(sl::nearest("cuont", names), "count");
+    EXPECT_EQ(sl::nearest("smaple", names), "sample");
+    EXPECT_EQ(sl::nearest("xyzzy", names), "");
 }
 
 TEST(Args, TypedGettersPointAtTheArgument) {
@@ -143,7 +146,8 @@ TEST(Args, TypedGettersPointAtTheArgument) {
     const auto& st = p.pipelines[0].stages[0];
     Args args(st.filter, st.where, st.args);
     try {
-        args.uint_at(0, "N", 0, 100);
+        uint64_t n = 0;
+        ArgReader(args).positional("N", n, 0, 100);
         FAIL() << "no error";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.format(), "t:1:11: error: head: N must be a number, not 'ten'\n  rx | head ten\n            ^");
@@ -155,10 +159,69 @@ TEST(Args, UnknownOptionSuggestsKnownOne) {
     const auto& st = p.pipelines[0].stages[0];
     Args args(st.filter, st.where, st.args);
     try {
-        args.expect(1, 1, {"jit"});
+        std::string jit_expression;
+        bool jit = true;
+        ArgReader(args).positional("expression", jit_expression).option("jit", jit).complete();
         FAIL() << "no error";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.format(), "t:1:16: error: bpf: unknown option 'jti'\n  rx | bpf \"tcp\" jti=no\n"
                               "                 ^\n  did you mean 'jit'?");
     }
+}
+
+namespace {
+
+Args args_of(const std::string& stage_text) {
+    auto p = lang::parse("rx | " + stage_text, "t");
+    const auto& st = p.pipelines[0].stages[0];
+    return Args(st.filter, st.where, st.args);
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const ConfigError& e) {
+        return e.format();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST(Args, AReaderTakesPositionalsInOrderAndKeysByName) {
+    Args args = args_of("flow_top 7 file=\"x.txt\" top=3");
+    uint64_t first = 0, top = 10, flows = 65536;
+    std::string file;
+    ArgReader(args).positional("N", first).option("top", top, 1, 100).option("flows", flows).option("file", file).complete();
+    EXPECT_EQ(first, 7u);
+    EXPECT_EQ(top, 3u);
+    EXPECT_EQ(flows, 65536u);  // absent: the default stays
+    EXPECT_EQ(file, "x.txt");
+}
+
+TEST(Args, WhatNoReaderTookIsRefusedAtItsColumn) {
+    Args extra = args_of("head 5 6");
+    uint64_t n = 0;
+    ArgReader(extra).positional("N", n);
+    EXPECT_EQ(error_of([&] { extra.check_all_read(); }),
+              "t:1:13: error: head: takes at most 1 argument\n  rx | head 5 6\n              ^");
+    Args none = args_of("count 1");
+    EXPECT_EQ(error_of([&] { none.check_all_read(); }),
+              "t:1:12: error: count: takes no arguments\n  rx | count 1\n             ^");
+}
+
+TEST(Args, AMissingPositionalIsNamed) {
+    Args args = args_of("sample");
+    uint64_t n = 0;
+    EXPECT_EQ(error_of([&] { ArgReader(args).positional("N", n); }),
+              "t:1:6: error: sample: missing N\n  rx | sample\n       ^");
+}
+
+TEST(Args, YesOrNoOptionsRefuseOtherWords) {
+    Args args = args_of("bpf \"tcp\" jit=maybe");
+    bool jit = true;
+    const Arg* expression = nullptr;
+    EXPECT_NE(error_of([&] { ArgReader(args).positional("expression", expression).option("jit", jit); })
+                  .find("bpf: jit takes yes or no"),
+              std::string::npos);
 }

@@ -22,6 +22,8 @@
 
 #include "core/eal.hpp"
 #include "shadow/imported_region.hpp"
+#include "sdk/burst_access.hpp"
+#include "sdk/packet_state.hpp"
 #include "shadow/shadows.hpp"
 #include <sl/filter.hpp>
 
@@ -56,7 +58,7 @@ rte_mbuf* chained(const std::string& bytes, uint16_t payload_offset) {
         if (!head) head = seg;
         else EXPECT_EQ(rte_pktmbuf_chain(head, seg), 0);
     }
-    sl::PacketMeta& pm = sl::meta(head);
+    sl::PacketMeta& pm = sl::detail::mutable_meta(head);
     pm = {};
     pm.wire_len = rte_pktmbuf_pkt_len(head);
     pm.payload_offset = payload_offset;
@@ -117,7 +119,7 @@ TEST(PacketView, ReadsAcrossSegmentsAndStopsWhereTheAccessEnds) {
     uint32_t verdicts[1] = {};
     std::array<sl::detail::Shadow, 256> table{};
 
-    sl::Burst payload(packets, verdicts, 1, nullptr, table.data(), sl::Access::payload);
+    sl::Burst payload = sl::detail::BurstAccess::make(packets, verdicts, 1, table.data(), sl::Access::payload, nullptr);
     size_t spans = 0;
     EXPECT_EQ(through_view(payload.view(0), 0, 1000, &spans), bytes);
     EXPECT_EQ(spans, 4u);
@@ -130,12 +132,12 @@ TEST(PacketView, ReadsAcrossSegmentsAndStopsWhereTheAccessEnds) {
     EXPECT_EQ(payload.view(0).read(990, 20, scratch), nullptr) << "past the end";
     EXPECT_EQ(payload.writable(0), nullptr) << "read-only access gets no mutable pointer";
 
-    sl::Burst headers(packets, verdicts, 1, nullptr, table.data(), sl::Access::headers);
+    sl::Burst headers = sl::detail::BurstAccess::make(packets, verdicts, 1, table.data(), sl::Access::headers, nullptr);
     EXPECT_EQ(headers.view(0).size(), 54u);
     EXPECT_EQ(through_view(headers.view(0), 0, 1000), bytes.substr(0, 54));
-    sl::Burst metadata(packets, verdicts, 1, nullptr, table.data(), sl::Access::metadata);
+    sl::Burst metadata = sl::detail::BurstAccess::make(packets, verdicts, 1, table.data(), sl::Access::metadata, nullptr);
     EXPECT_EQ(metadata.view(0).size(), 0u);
-    sl::Burst write(packets, verdicts, 1, nullptr, table.data(), sl::Access::write);
+    sl::Burst write = sl::detail::BurstAccess::make(packets, verdicts, 1, table.data(), sl::Access::write, nullptr);
     EXPECT_EQ(write.writable(0), rte_pktmbuf_mtod(m, uint8_t*));
     rte_pktmbuf_free(m);
     EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
@@ -153,7 +155,7 @@ TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
     EXPECT_EQ(shadows.prepare(packets, 2, sl::Access::payload, hybrid, c), 2);
     EXPECT_EQ(c.bytes_pulled, 1000u - 54) << "the payload, and nothing for a packet without one";
     uint32_t verdicts[2] = {};
-    sl::Burst burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    sl::Burst burst = sl::detail::BurstAccess::make(packets, verdicts, 2, shadows.table(), sl::Access::payload, nullptr);
     size_t spans = 0;
     EXPECT_EQ(through_view(burst.view(0), 0, 1000, &spans), bytes);
     EXPECT_EQ(spans, 2u) << "headers in place, then the whole payload from its shadow";
@@ -185,10 +187,10 @@ TEST(Shadows, AFailedCopyDropsItsPacketAndLeaksNothing) {
     EXPECT_TRUE((packets[3] == original[1] && packets[4] == original[3]) ||
                 (packets[3] == original[3] && packets[4] == original[1]));
     uint32_t verdicts[3] = {};
-    sl::Burst burst(packets, verdicts, 3, nullptr, shadows.table(), sl::Access::payload);
+    sl::Burst burst = sl::detail::BurstAccess::make(packets, verdicts, 3, shadows.table(), sl::Access::payload, nullptr);
     EXPECT_EQ(through_view(burst.view(1), 0, 1000), bytes[2]);
     // A failed packet has no shadow left: a later reader would see it in place.
-    sl::Burst failed(packets + 3, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    sl::Burst failed = sl::detail::BurstAccess::make(packets + 3, verdicts, 2, shadows.table(), sl::Access::payload, nullptr);
     size_t spans = 0;
     through_view(failed.view(0), 0, 1000, &spans);
     EXPECT_EQ(spans, 2u) << "read in place over its two segments";
@@ -226,7 +228,7 @@ TEST(DmaEngine, CopiesLikeTheCpuAndABoundedWaitSurvivesASilentEngine) {
             EXPECT_EQ(c.dma_batches, 1u) << "one submit for the burst";
         }
         uint32_t verdicts[4] = {};
-        sl::Burst burst(packets, verdicts, 4, nullptr, shadows.table(), sl::Access::payload);
+        sl::Burst burst = sl::detail::BurstAccess::make(packets, verdicts, 4, shadows.table(), sl::Access::payload, nullptr);
         for (uint16_t i = 0; i < 4; i++) EXPECT_EQ(through_view(burst.view(i), 0, 1000), bytes) << silent;
         rte_pktmbuf_free_bulk(packets, 4);
     }
@@ -249,7 +251,7 @@ TEST(Shadows, ASplitPacketServesItsHeadersInPlaceAndPullsItsPayload) {
         std::memcpy(rte_pktmbuf_append(head, 128), bytes.data(), 128);
         std::memcpy(rte_pktmbuf_append(tail, 72), bytes.data() + 128, 72);
         ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
-        sl::PacketMeta& pm = sl::meta(head);
+        sl::PacketMeta& pm = sl::detail::mutable_meta(head);
         pm = {};
         pm.payload_offset = payload_offset;
         packets[payload_offset == 66 ? 0 : 1] = head;
@@ -257,7 +259,7 @@ TEST(Shadows, ASplitPacketServesItsHeadersInPlaceAndPullsItsPayload) {
     sl::shadow::Counters c;
     shadows.begin_walk(packets, 2, c);
     uint32_t verdicts[2] = {};
-    sl::Burst header_burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::headers);
+    sl::Burst header_burst = sl::detail::BurstAccess::make(packets, verdicts, 2, shadows.table(), sl::Access::headers, nullptr);
     size_t spans = 0;
     EXPECT_EQ(through_view(header_burst.view(0), 0, 200, &spans), bytes.substr(0, 66));
     EXPECT_EQ(spans, 1u) << "the headers, in place in the header segment";
@@ -266,7 +268,7 @@ TEST(Shadows, ASplitPacketServesItsHeadersInPlaceAndPullsItsPayload) {
 
     ASSERT_EQ(shadows.prepare(packets, 2, sl::Access::payload, hybrid, c), 2);
     EXPECT_EQ(c.bytes_pulled, (200u - 66) + (200u - 150)) << "only the payloads";
-    sl::Burst payload_burst(packets, verdicts, 2, nullptr, shadows.table(), sl::Access::payload);
+    sl::Burst payload_burst = sl::detail::BurstAccess::make(packets, verdicts, 2, shadows.table(), sl::Access::payload, nullptr);
     for (uint16_t i = 0; i < 2; i++) {
         EXPECT_EQ(through_view(payload_burst.view(i), 0, 200, &spans), bytes);
         EXPECT_EQ(spans, i == 0 ? 2u : 3u) << "headers in place (over both segments for the second), payload from "

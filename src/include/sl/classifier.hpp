@@ -12,7 +12,7 @@ namespace sl {
 template <typename Field>
 class FieldClassifier final : public Filter {
 public:
-    explicit FieldClassifier(FilterContext& ctx) { ctx.args().expect(0, 0); }
+    explicit FieldClassifier(FilterContext&) {}
     void process(Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) {
             uint32_t cls;

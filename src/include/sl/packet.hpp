@@ -4,6 +4,7 @@
 // The layer lengths and packet type live in the mbuf's own fields (l2_len,
 // l3_len, l4_len, packet_type) so that DPDK libraries understand them too; what
 // has no home in rte_mbuf lives in a dynamic field registered by the runtime.
+// Filters read it (sl::meta); only the parser and the sources write it.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,23 @@ const char* parse_error_name(ParseError e) noexcept;
 
 inline constexpr uint16_t kNoOffset = 0xffff;
 
+class Burst;
+
+namespace detail {
+struct PacketBookkeeping;
+// What the runtime keeps of each packet while it is in the graph: its entry
+// in the walk's shadow table, the graph's references to it and its fate so
+// far. None of it is a filter's to read or write; sinks report what they did
+// through sl::Burst.
+class RuntimeFields {
+    friend struct PacketBookkeeping;
+    friend class sl::Burst;  // a filter's view finds the packet's shadow
+    uint8_t shadow_slot_ = 0;
+    uint8_t fate_ = 0;
+    uint8_t graph_refs_ = 0;
+};
+}  // namespace detail
+
 struct PacketMeta {
     uint32_t wire_len;       // length on the wire (may exceed the captured bytes)
     uint16_t l3_offset;      // kNoOffset when there is no IP header
@@ -55,14 +73,7 @@ struct PacketMeta {
     uint8_t ip_proto;        // final protocol after IPv6 extension headers
     uint8_t flags;           // PacketFlag bits
     ParseError parse_error;
-    // The packet's entry in the runtime's shadow table for the current walk
-    // (sl/view.hpp); the entry is empty when no byte of it is in a shadow.
-    uint8_t shadow_slot;
-    uint8_t release_reason;  // runtime bookkeeping: why the last reference went
-    // References the graph holds (one per branch the packet is on). Distinct
-    // from the mbuf's refcnt, which also counts references a NIC's transmit
-    // ring holds: the packet's fate is decided when the graph lets go.
-    uint8_t graph_refs;
+    detail::RuntimeFields runtime;
 };
 // DPDK's mbuf has 36 bytes for dynamic fields, shared with PMDs (the receive
 // timestamp takes 8 of them): PacketMeta must not grow.
@@ -76,9 +87,6 @@ enum PacketFlag : uint8_t {
     kHasPorts = 1 << 4,
     kIsFragment = 1 << 5,       // any fragment, first or later
     kIsLaterFragment = 1 << 6,  // offset > 0: no transport header here
-    // Runtime bookkeeping, not parsed: a sink wrote the packet (see
-    // mark_written). Set only after the parser ran.
-    kWritten = 1 << 7,
 };
 
 namespace detail {
@@ -91,23 +99,13 @@ extern int timestamp_offset;
 // The capture or receive time in nanoseconds since the epoch. It lives in
 // DPDK's own receive-timestamp field (rte_mbuf_dyn_rx_timestamp_register),
 // which PMDs with timestamp offload fill and other libraries read.
-inline uint64_t& timestamp_ns(rte_mbuf* m) noexcept {
-    return *RTE_MBUF_DYNFIELD(m, detail::timestamp_offset, uint64_t*);
-}
 inline uint64_t timestamp_ns(const rte_mbuf* m) noexcept {
     return *RTE_MBUF_DYNFIELD(m, detail::timestamp_offset, const uint64_t*);
 }
 
-inline PacketMeta& meta(rte_mbuf* m) noexcept {
-    return *RTE_MBUF_DYNFIELD(m, detail::packet_meta_offset, PacketMeta*);
-}
 inline const PacketMeta& meta(const rte_mbuf* m) noexcept {
     return *RTE_MBUF_DYNFIELD(m, detail::packet_meta_offset, const PacketMeta*);
 }
-
-// A sink calls this for every packet it wrote, so that the packet counts as
-// written (not dropped) when its last reference is released.
-inline void mark_written(rte_mbuf* m) noexcept { meta(m).flags |= kWritten; }
 
 inline bool has_ip(const rte_mbuf* m) noexcept { return meta(m).flags & (kIsIpv4 | kIsIpv6); }
 inline bool has_ports(const rte_mbuf* m) noexcept { return meta(m).flags & kHasPorts; }

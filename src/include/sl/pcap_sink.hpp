@@ -17,16 +17,12 @@ public:
           written_(ctx.counter("written")), write_error_(ctx.drop_reason("write_error")) {}
 
     void process(Burst& burst) noexcept override {
-        for (uint16_t i = 0; i < burst.size(); i++) {
-            rte_mbuf* m = burst[i];
-            const PacketMeta& pm = meta(m);
-            if (writer_->write(m, timestamp_ns(m), pm.wire_len)) {
-                mark_written(m);
-                written_++;
-            } else {
-                burst.drop(i, write_error_);
-            }
-        }
+        // A writer that failed refuses every packet after that: what went in
+        // is the burst's first packets.
+        uint16_t n = 0;
+        while (n < burst.size() && writer_->write(burst[n], timestamp_ns(burst[n]), meta(burst[n]).wire_len)) n++;
+        written_ += n;
+        burst.taken(n, write_error_);
     }
 
     void finish() override { writer_->close(); }

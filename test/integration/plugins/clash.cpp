@@ -9,4 +9,4 @@ public:
 };
 }  // namespace
 
-SL_REGISTER_FILTER(Count, "count", sl::Access::metadata, 0, "", "count")
+SL_REGISTER_FILTER(Count, sl::FilterType{.name = "count", .usage = "count"})

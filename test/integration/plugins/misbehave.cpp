@@ -10,10 +10,12 @@ namespace {
 class Misbehave final : public sl::Filter {
 public:
     explicit Misbehave(sl::FilterContext& ctx) {
-        ctx.args().expect(0, 0, {"fail"});
-        std::string where = ctx.args().string_option("fail", "process");
+        std::string where = "process";
+        sl::ArgReader args(ctx.args());
+        args.option("fail", where);
         if (where == "ctor") throw std::runtime_error("the flux capacitor is missing");
-        if (where == "args") ctx.args().uint_at(0, "a number", 1, 10);
+        uint64_t number = 0;
+        if (where == "args") args.positional("a number", number, 1, 10);
         if (where == "other") throw 42;
         throw_in_process_ = where == "process";
     }
@@ -29,9 +31,7 @@ private:
 // byte: the view must refuse it.
 class Overreach final : public sl::Filter {
 public:
-    explicit Overreach(sl::FilterContext& ctx) : reached_(ctx.counter("reached")), refused_(ctx.counter("refused")) {
-        ctx.args().expect(0, 0);
-    }
+    explicit Overreach(sl::FilterContext& ctx) : reached_(ctx.counter("reached")), refused_(ctx.counter("refused")) {}
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) {
             const rte_mbuf* m = burst[i];
@@ -50,5 +50,8 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Misbehave, "misbehave", sl::Access::metadata, 0, "throws", "misbehave fail=WHERE")
-SL_REGISTER_FILTER(Overreach, "overreach", sl::Access::headers, 0, "reads past its access", "overreach")
+SL_REGISTER_FILTER(Misbehave, sl::FilterType{.name = "misbehave", .summary = "throws", .usage = "misbehave fail=WHERE"})
+SL_REGISTER_FILTER(Overreach, sl::FilterType{.name = "overreach",
+                                             .access = sl::Access::headers,
+                                             .summary = "reads past its access",
+                                             .usage = "overreach"})

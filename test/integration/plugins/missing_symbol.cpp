@@ -16,4 +16,4 @@ public:
 };
 }  // namespace
 
-SL_REGISTER_FILTER(Newer, "newer", sl::Access::metadata, 0, "", "newer")
+SL_REGISTER_FILTER(Newer, sl::FilterType{.name = "newer", .usage = "newer"})

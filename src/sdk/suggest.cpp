@@ -1,35 +1,14 @@
+#include "sdk/suggest.hpp"
+
 #include <algorithm>
-#include <string>
-#include <vector>
-
-#include <fmt/format.h>
-
-#include "lang/ast.hpp"
-#include <sl/error.hpp>
+#include <cstdint>
 
 namespace sl {
-
-std::string ConfigError::format() const {
-    if (!has_location_) return fmt::format("error: {}", what());
-    std::string out = fmt::format("{}:{}:{}: error: {}", where_.file, where_.line, where_.column, what());
-    if (!where_.line_text.empty()) {
-        out += fmt::format("\n  {}\n  ", where_.line_text);
-        // Keep tabs so the caret lines up under tab-indented text.
-        for (int i = 1; i < where_.column && i - 1 < static_cast<int>(where_.line_text.size()); i++)
-            out += where_.line_text[i - 1] == '\t' ? '\t' : ' ';
-        out += '^';
-    }
-    if (!hint_.empty()) out += fmt::format("\n  {}", hint_);
-    return out;
-}
-
-}  // namespace sl
-
-namespace sl::lang {
+namespace {
 
 // Edit distance where swapping two neighbours counts as one edit, since
 // "cuont" is a slip of the fingers, not two.
-static size_t edit_distance(const std::string& a, const std::string& b) {
+size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
     for (size_t i = 0; i <= a.size(); i++) d[i][0] = i;
     for (size_t j = 0; j <= b.size(); j++) d[0][j] = j;
@@ -41,6 +20,8 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
         }
     return d[a.size()][b.size()];
 }
+
+}  // namespace
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
     std::string best;
@@ -57,4 +38,4 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
     return best_distance <= limit ? best : std::string{};
 }
 
-}  // namespace sl::lang
+}  // namespace sl

@@ -1,0 +1,122 @@
+#include "graph/instances.hpp"
+
+#include <fmt/format.h>
+
+#include "graph/runtime.hpp"
+#include "packet/parse_filter.hpp"
+#include "sdk/registry.hpp"
+
+namespace sl::graph {
+namespace {
+
+class Context final : public FilterContext {
+public:
+    Context(const PlanNode& node, Instance& instance, const Args& args, const WorkerContext& where)
+        : node_(node), instance_(instance), args_(args), where_(where) {}
+    const Args& args() const override { return args_; }
+    const std::string& node_name() const override { return node_.name; }
+    int link_type() const override { return where_.dlt; }
+    uint32_t capture_linktype() const override { return where_.linktype; }
+    uint64_t& counter(std::string_view name) override {
+        for (auto& c : instance_.counters)
+            if (c.first == name) return c.second;
+        instance_.counters.emplace_back(std::string(name), 0);
+        return instance_.counters.back().second;
+    }
+    void info(std::string_view name, uint64_t value) override {
+        for (auto& i : instance_.info)
+            if (i.first == name) {
+                i.second = value;
+                return;
+            }
+        instance_.info.emplace_back(std::string(name), value);
+    }
+    DropReason drop_reason(std::string_view name) override { return drop_reason_id(name); }
+    std::string output_path(std::string_view path) const override {
+        if (path.empty() || path[0] == '/' || where_.output_dir.empty()) return std::string(path);
+        return where_.output_dir + "/" + std::string(path);
+    }
+    int socket_id() const override { return where_.socket; }
+    unsigned worker_index() const override { return where_.worker; }
+    unsigned worker_count() const override { return where_.workers; }
+    bool live() const override { return where_.live; }
+    int tx_queue(uint16_t port) const override {
+        return port < where_.tx_queues.size() ? where_.tx_queues[port] : -1;
+    }
+    void set_access(Access access) override { instance_.access = access; }
+
+private:
+    const PlanNode& node_;
+    Instance& instance_;
+    const Args& args_;
+    const WorkerContext& where_;
+};
+
+// Runs the filter's constructor. A plugin's errors name the plugin: its
+// author and its user are rarely the same person.
+std::unique_ptr<Filter> construct(const PlanNode& node, Instance& instance, const WorkerContext& where) {
+    Args args = node.args;  // each instance reads its own copy
+    Context ctx(node, instance, args, where);
+    const std::string& origin = node.type ? filter_registry().origin(node.type->name) : std::string();
+    std::string from = origin.empty() ? "" : fmt::format(" (plugin {})", origin);
+    std::unique_ptr<Filter> filter;
+    try {
+        filter = node.type ? node.type->create(ctx) : packet::make_parse_filter(ctx);
+        // What the filter did not read is not an argument it takes.
+        args.check_all_read();
+    } catch (const ConfigError& e) {
+        if (origin.empty()) throw;
+        if (!e.has_location()) throw ConfigError(node.where, e.what() + from);
+        throw ConfigError(e.where(), e.what() + from, e.hint());
+    } catch (const std::exception& e) {
+        throw ConfigError(node.where, fmt::format("{}{}: {}", node.filter_name(), from, e.what()));
+    } catch (...) {
+        throw ConfigError(node.where,
+                          fmt::format("{}{}: threw an exception that is not a std::exception", node.filter_name(), from));
+    }
+    if (!filter) throw ConfigError(node.where, fmt::format("{}: the filter could not be created", node.name));
+    return filter;
+}
+
+}  // namespace
+
+Instances::Instances(const Plan& plan, const WorkerContext& context, const Runtime* previous) : context_(context) {
+    const auto& planned = plan.nodes();
+    nodes_.resize(planned.size());
+    for (size_t i = 0; i < planned.size(); i++) {
+        const PlanNode& node = planned[i];
+        Instance& instance = nodes_[i];
+        // A reload keeps the filter of a node that is the same as before:
+        // same name, same filter, same arguments.
+        if (previous) {
+            const auto& old = previous->nodes();
+            for (size_t k = 0; k < old.size(); k++)
+                if (old[k]->name == node.name && old[k]->signature == node.signature && old[k]->filter) {
+                    instance.adopts = k;
+                    instance.access = old[k]->access;
+                    break;
+                }
+            if (instance.adopts != Instance::kNone) continue;
+        }
+        instance.access = node.access;
+        instance.filter = construct(node, instance, context_);
+    }
+}
+
+bool Instances::writes_packets() const noexcept {
+    for (const auto& n : nodes_)
+        if (n.access == Access::write) return true;
+    return false;
+}
+
+const char* access_name(Access access) {
+    switch (access) {
+    case Access::metadata: return "metadata";
+    case Access::headers: return "headers";
+    case Access::payload: return "payload";
+    case Access::write: return "write";
+    }
+    return "?";
+}
+
+}  // namespace sl::graph

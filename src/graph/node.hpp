@@ -1,0 +1,78 @@
+// What the runtime keeps per node, shared by the files that make it up:
+// binding (runtime.cpp), the per-packet callbacks (nodes.cpp), reload
+// (reload.cpp) and reports (report.cpp). Nothing outside graph/ includes it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <rte_graph.h>
+
+#include <sl/filter.hpp>
+
+#include "graph/routing.hpp"
+#include "shadow/copy_engine.hpp"
+#include "shadow/policy.hpp"
+
+namespace sl::shadow {
+class Shadows;
+}
+
+namespace sl::graph {
+
+// The final count of a graph's packets: read, then written or dropped by reason.
+struct Ledger {
+    uint64_t read = 0;
+    uint64_t written = 0;
+    std::array<uint64_t, 256> drops{};
+};
+
+}  // namespace sl::graph
+
+// What Burst::taken() and hand_over() need of the node a sink runs in.
+struct sl::detail::SinkState {
+    bool ends_paths = false;  // every path through the node ends there
+    graph::Ledger* ledger = nullptr;
+};
+
+namespace sl::graph {
+
+struct RuntimeNode {
+    // From the plan.
+    std::string name;
+    const FilterType* type = nullptr;  // null for the parse node
+    std::string signature;
+    shadow::PolicyConfig policy;
+    bool pulls_ahead = false;
+    std::vector<size_t> successors;
+    Routing routing;
+
+    // From the instances.
+    std::unique_ptr<Filter> filter;
+    std::deque<std::pair<std::string, uint64_t>> counters;
+    std::vector<std::pair<std::string, uint64_t>> info;
+    Access access = Access::metadata;
+    size_t adopts = SIZE_MAX;
+
+    // The run.
+    shadow::Shadows* shadows = nullptr;  // the worker's
+    detail::SinkState sink;
+    uint64_t in = 0;
+    uint64_t out = 0;
+    uint64_t earlier_calls = 0;  // from the graphs this one replaced
+    uint64_t earlier_cycles = 0;
+    std::array<uint64_t, 256> drops{};
+    shadow::Counters shadow;
+    rte_node_t id = RTE_NODE_ID_INVALID;
+    rte_node* rte = nullptr;
+    alignas(64) std::array<uint32_t, RTE_GRAPH_BURST_SIZE> verdicts{};
+
+    const char* filter_name() const noexcept { return type ? type->name : "parse"; }
+};
+
+}  // namespace sl::graph

@@ -1,0 +1,81 @@
+// The plan: what a configuration means, decided before anything runs.
+//
+// plan() resolves the streams a configuration names, creates one node per
+// filter instance (a shared sink once), checks the graph (unknown names,
+// loops, too many branches, class edges) and decides, per node, its routing,
+// the access its type declares, the shadow policy its reads are served under
+// and whether it reads what the parser finds. It needs no EAL and runs no
+// filter code, so its errors (file:line:col) and decisions are tested alone.
+//
+// Node 0 is the parse node: the source feeds it every packet, and its class
+// is the packet's input, so that `rx N` is its class-N edge.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sl/filter.hpp>
+
+#include "graph/routing.hpp"
+#include "lang/ast.hpp"
+#include "sdk/registry.hpp"
+#include "shadow/policy.hpp"
+
+namespace sl::graph {
+
+struct PlanOptions {
+    unsigned input_count = 1;     // `rx N` needs N < input_count
+    bool live = false;            // inputs are ports, not capture files (in messages)
+    shadow::PolicyConfig shadow;  // --shadow: for what no `shadow` statement names
+};
+
+struct PlanNode {
+    // An edge as the configuration wrote it.
+    struct Out {
+        lang::Edge::Kind kind;
+        uint32_t cls;
+        size_t target;  // node index
+        Location where;
+    };
+
+    std::string name;                  // "bpf#1", or its name=
+    const FilterType* type = nullptr;  // null for the parse node
+    Args args;                         // without name=
+    Location where;                    // the filter's name in the configuration
+    // The filter and its arguments: nodes with equal signatures construct
+    // equal filters, so a reload keeps the filter of such a node.
+    std::string signature;
+    Access access = Access::metadata;  // what the type declares; a filter may change it
+    bool reads_parsed = false;         // reads what the parser finds (offsets, ports, classes)
+    shadow::PolicyConfig policy;       // --shadow, or its stream's `shadow NAME POLICY`
+    // The first filter after a stream whose policy is prefetch: it pulls
+    // every packet whole, whatever it reads itself.
+    bool pulls_ahead = false;
+    std::vector<Out> outs;
+    std::vector<size_t> successors;  // edge e (from 1) leads to successors[e - 1]
+    Routing routing;
+
+    const char* filter_name() const noexcept { return type ? type->name : "parse"; }
+    bool ends_paths() const noexcept { return outs.empty(); }
+};
+
+class Plan {
+public:
+    const std::vector<PlanNode>& nodes() const noexcept { return nodes_; }
+    const PlanNode* find(std::string_view name) const noexcept;
+    const PlanOptions& options() const noexcept { return options_; }
+    // True when some node's policy copies bytes into shadows.
+    bool copies() const noexcept;
+
+private:
+    friend class Planner;
+    PlanOptions options_;
+    std::vector<PlanNode> nodes_;
+};
+
+// Throws ConfigError pointing into the configuration.
+Plan plan(const lang::Program& program, const Registry& registry, const PlanOptions& options);
+
+}  // namespace sl::graph
