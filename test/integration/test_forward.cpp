@@ -1,9 +1,14 @@
 // sl-forward end to end on virtual devices: net_pcap ports reading and
 // writing capture files, and af_packet ports on veth pairs in network
 // namespaces the test creates. tcpdump judges what should come out.
-#include "harness.hpp"
-
+//
+// A test that runs sl-forward in the background waits for events, never for
+// time: a figure its telemetry socket reports, a line it prints. Every wait is
+// bounded, so a test that goes wrong ends on its own.
+#include <regex>
 #include <set>
+
+#include "harness.hpp"
 
 using namespace sl_test;
 
@@ -29,12 +34,6 @@ std::vector<std::string> frames(const std::string& file) {
     return out;
 }
 
-std::string port_object(const Stats& s, int port) {
-    auto at = s.text.find("{\"port\":" + std::to_string(port) + ",\"name\"");
-    if (at == std::string::npos) throw std::runtime_error("no port " + std::to_string(port) + " in stats");
-    return s.text.substr(at, s.text.find('}', at) - at + 1);
-}
-
 TEST_F(Forward, NetPcapPortsForwardExactlyWhatTcpdumpKeeps) {
     std::string in = sample("mixed.pcap");
     size_t total = read_capture(in).size();
@@ -42,120 +41,201 @@ TEST_F(Forward, NetPcapPortsForwardExactlyWhatTcpdumpKeeps) {
         auto expected = frames(tcpdump_filter(in, expr, path("expected.pcap")));
         ASSERT_FALSE(expected.empty()) << expr;
         fs::remove(path("out.pcap"));
-        Result r = forward({pcap_port(0, in, {path("unused.pcap")}), pcap_port(1, "", {path("out.pcap")}), "--", "-q",
-                            "-e", std::string("rx 0 | bpf \"") + expr + "\" | tx 1", "--duration", "1",
-                            "--stats-json", path("s.json")});
+        std::string p = prefix("pcap");
+        auto fwd = start_forward(p, {pcap_port(0, in, {path("unused.pcap")}), pcap_port(1, "", {path("out.pcap")}),
+                                     "--", "-q", "-e", std::string("rx 0 | bpf \"") + expr + "\" | tx 1",
+                                     "--stats-json", path("s.json")});
+        // The capture is read whole once every packet went through the graph.
+        EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return s.total("packets_read") == total; }))
+            << expr << ": " << fwd->err();
+        Result r = fwd->stop();
         ASSERT_EQ(r.status, 0) << expr << ": " << r.err;
         EXPECT_TRUE(frames(path("out.pcap")) == expected) << expr;
         Stats s = stats_of(path("s.json"));
-        EXPECT_EQ(Stats{port_object(s, 0)}.number("\"rx_packets\""), total) << expr;
-        EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_packets\""), expected.size()) << expr;
-        EXPECT_EQ(s.number("\"packets_written\""), expected.size()) << expr;
+        EXPECT_EQ(s.port_figure(0, "rx_packets"), total) << expr;
+        EXPECT_EQ(s.port_figure(1, "tx_packets"), expected.size()) << expr;
+        EXPECT_EQ(s.total("packets_written"), expected.size()) << expr;
         expect_conservation(s);
     }
 }
 
-TEST_F(Forward, TwoWorkersLoseNothingAndKeepEachPortsOrder) {
+class TwoWorkers : public Forward {
+protected:
     // Three lcores on this machine's CPUs: the main one and two workers. Each
     // worker polls one of the two receiving ports and owns one transmit queue
     // (one file) on each sending port.
-    std::string a = sample("mixed.pcap"), b = sample("malformed.pcap");
-    Result r = forward({"--lcores=0@0,1@0,2@1", pcap_port(0, a, {path("u0.pcap"), path("u1.pcap")}),
-                        pcap_port(1, b, {path("u2.pcap"), path("u3.pcap")}),
-                        pcap_port(2, "", {path("p2q0.pcap"), path("p2q1.pcap")}),
-                        pcap_port(3, "", {path("p3q0.pcap"), path("p3q1.pcap")}), "--", "-q", "-e",
-                        "rx 0 | tx 2\nrx 1 | count | tx 3\nrx | pcap \"" + path("all.pcap") + "\"", "--duration",
-                        "1.5", "--stats-json", path("s.json")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    void SetUp() override {
+        Forward::SetUp();
+        a_ = sample("mixed.pcap");
+        b_ = sample("malformed.pcap");
+        std::string p = prefix("workers");
+        auto fwd = start_forward(p, {"--lcores=0@0,1@0,2@1", pcap_port(0, a_, {path("u0.pcap"), path("u1.pcap")}),
+                                     pcap_port(1, b_, {path("u2.pcap"), path("u3.pcap")}),
+                                     pcap_port(2, "", {path("p2q0.pcap"), path("p2q1.pcap")}),
+                                     pcap_port(3, "", {path("p3q0.pcap"), path("p3q1.pcap")}), "--", "-q", "-e",
+                                     "rx 0 | tx 2\nrx 1 | count | tx 3\nrx | pcap \"" + path("all.pcap") + "\"",
+                                     "--stats-json", path("s.json")});
+        size_t total = frames(a_).size() + frames(b_).size();
+        EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return s.total("packets_read") == total; }))
+            << fwd->err();
+        Result r = fwd->stop();
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+    std::string a_, b_;
+};
+
+TEST_F(TwoWorkers, EachWorkerForwardsItsPortWholeInOrder) {
     // Port 0 is polled by worker 0, port 1 by worker 1: each output queue
     // holds one input whole and in order, the other queue nothing.
-    auto p2 = frames(path("p2q0.pcap")), p2b = frames(path("p2q1.pcap"));
-    auto p3 = frames(path("p3q0.pcap")), p3b = frames(path("p3q1.pcap"));
-    EXPECT_TRUE(p2 == frames(a));
-    EXPECT_TRUE(p2b.empty());
-    EXPECT_TRUE(p3.empty());
-    EXPECT_TRUE(p3b == frames(b));
-    // Every packet also went to the pcap sink, which each worker writes to a
-    // file of its own.
-    EXPECT_TRUE(frames(path("all-w0.pcap")) == frames(a));
-    EXPECT_TRUE(frames(path("all-w1.pcap")) == frames(b));
+    EXPECT_TRUE(frames(path("p2q0.pcap")) == frames(a_));
+    EXPECT_TRUE(frames(path("p2q1.pcap")).empty());
+    EXPECT_TRUE(frames(path("p3q0.pcap")).empty());
+    EXPECT_TRUE(frames(path("p3q1.pcap")) == frames(b_));
     Stats s = stats_of(path("s.json"));
-    EXPECT_EQ(s.number("\"packets_read\""), frames(a).size() + frames(b).size());
-    EXPECT_EQ(s.number("\"packets_written\""), frames(a).size() + frames(b).size());
-    EXPECT_EQ(Stats{s.node("count#1")}.number("\"packets\""), frames(b).size());
+    EXPECT_EQ(s.total("packets_read"), frames(a_).size() + frames(b_).size());
+    EXPECT_EQ(s.total("packets_written"), frames(a_).size() + frames(b_).size());
+    EXPECT_EQ(s.of("count#1", "packets"), frames(b_).size()) << "the workers' counters are added";
     expect_conservation(s);
 }
 
-TEST_F(Forward, SigtermStopsWithCompleteOutputsAndEveryMbufHome) {
+TEST_F(TwoWorkers, APcapSinkWritesAFilePerWorker) {
+    EXPECT_TRUE(frames(path("all-w0.pcap")) == frames(a_));
+    EXPECT_TRUE(frames(path("all-w1.pcap")) == frames(b_));
+}
+
+TEST_F(Forward, SigtermFlushesTheSinksBeforeTheRunEnds) {
     // infinite_rx replays the capture forever: traffic is flowing when the
     // signal comes.
     std::string in = sample("mixed.pcap");
-    std::string cmd = quote(env("SL_FORWARD")) + " " + quote(pcap_port(0, in, {path("u.pcap")}) + ",infinite_rx=1") +
-                      " " + quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -e " +
-                      quote("rx 0 | bpf \"tcp\" | pcap \"" + path("tcp.pcap") + "\" | tx 1") + " --stats-json " +
-                      quote(path("s.json"));
-    Result r = run("sh -c " + quote(cmd + " & pid=$!; sleep 2; kill -TERM $pid; wait $pid"));
+    std::string p = prefix("sigterm");
+    auto fwd = start_forward(p, {pcap_port(0, in, {path("u.pcap")}) + ",infinite_rx=1",
+                                 pcap_port(1, "", {path("tx.pcap")}), "--", "-q", "-e",
+                                 "rx 0 | bpf \"tcp\" | pcap \"" + path("tcp.pcap") + "\" | tx 1", "--stats-json",
+                                 path("s.json")});
+    EXPECT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.total("packets_written") > 5000; }))
+        << fwd->err();
+    Result r = fwd->stop(SIGTERM);
     ASSERT_EQ(r.status, 0) << r.err;
     Stats s = stats_of(path("s.json"));
-    uint64_t written = Stats{s.node("pcap#1")}.number("\"written\"");
-    EXPECT_GT(written, 1000u);
+    uint64_t written = s.of("pcap#1", "written");
+    EXPECT_GT(written, 5000u);
     // The pcap sink was flushed whole, and sent what it wrote.
     EXPECT_EQ(read_capture(path("tcp.pcap")).size(), written);
-    EXPECT_EQ(Stats{s.node("tx#1")}.number("\"sent\""), written);
+    EXPECT_EQ(s.of("tx#1", "sent"), written);
     expect_conservation(s);
 }
 
-TEST_F(Forward, SighupReloadsUnderTrafficAndKeepsCounting) {
-    std::string in = sample("mixed.pcap");
-    std::string config = path("live.sl");
-    auto write_config = [&](const std::string& text) { std::ofstream(config) << text << "\n"; };
-    write_config("rx 0 | bpf \"tcp\" | count name=seen | tx 1");
-    std::string cmd = quote(env("SL_FORWARD")) + " " + quote(pcap_port(0, in, {path("u.pcap")}) + ",infinite_rx=1") +
-                      " " + quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -c " + quote(config) +
-                      " --stats-json " + quote(path("s.json"));
-    std::string script = cmd + " & pid=$!\nsleep 1.5\n" +
-                         "echo 'rx 0 | bpf \"udp\" | count name=seen | tx 1' > " + quote(config) +
-                         "\nkill -HUP $pid; sleep 1\n" + "echo 'rx 0 | cuont' > " + quote(config) +
-                         "\nkill -HUP $pid; sleep 1\nkill -TERM $pid; wait $pid";
-    Result r = run("sh -c " + quote(script));
+class Reload : public Forward {
+protected:
+    void SetUp() override {
+        Forward::SetUp();
+        config_ = path("live.sl");
+        write_config("rx 0 | bpf \"tcp\" | count name=seen | tx 1");
+        prefix_ = prefix("reload");
+        fwd_ = start_forward(prefix_, {pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1",
+                                       pcap_port(1, "", {path("tx.pcap")}), "--", "-q", "-c", config_, "--stats-json",
+                                       path("s.json")});
+        ASSERT_TRUE(written_reaches(1000)) << fwd_->err();
+    }
+    void write_config(const std::string& text) { std::ofstream(config_) << text << "\n"; }
+    bool written_reaches(uint64_t n) {
+        return live_stats_reach(prefix_, [&](const LiveStats& s) { return s.total("packets_written") >= n; });
+    }
+    uint64_t written_now() {
+        uint64_t n = 0;
+        live_stats_reach(prefix_, [&](const LiveStats& s) {
+            n = s.total("packets_written");
+            return true;
+        });
+        return n;
+    }
+    // Sends SIGHUP and waits for the line that says how it went.
+    bool hang_up_until(const std::string& line) {
+        fwd_->signal(SIGHUP);
+        return eventually([&] { return fwd_->err().find(line) != std::string::npos; });
+    }
+    // Packets of `expr` in what went out of port 1.
+    size_t sent(const char* expr) { return frames(tcpdump_filter(path("tx.pcap"), expr, path("f.pcap"))).size(); }
+
+    std::string config_, prefix_;
+    std::unique_ptr<Background> fwd_;
+};
+
+TEST_F(Reload, SighupSwitchesToTheNewConfigurationLosingNothing) {
+    write_config("rx 0 | bpf \"udp\" | count name=seen | tx 1");
+    ASSERT_TRUE(hang_up_until("reloaded " + config_)) << fwd_->err();
+    // Everything written from here on is UDP.
+    ASSERT_TRUE(written_reaches(written_now() + 1000)) << fwd_->err();
+    Result r = fwd_->stop();
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_NE(r.err.find("reloaded " + config), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("reload refused, the running graph stays"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("unknown filter 'cuont'"), std::string::npos) << r.err;
     // TCP before the reload, UDP after it, nothing else, nothing lost.
-    auto count = [&](const char* expr) { return frames(tcpdump_filter(path("tx.pcap"), expr, path("f.pcap"))).size(); };
-    size_t sent = frames(path("tx.pcap")).size();
-    EXPECT_GT(count("tcp"), 1000u);
-    EXPECT_GT(count("udp"), 1000u);
-    EXPECT_EQ(count("tcp") + count("udp"), sent);
+    size_t all = frames(path("tx.pcap")).size();
+    EXPECT_GT(sent("tcp"), 1000u);
+    EXPECT_GT(sent("udp"), 1000u);
+    EXPECT_EQ(sent("tcp") + sent("udp"), all);
     Stats s = stats_of(path("s.json"));
-    EXPECT_EQ(Stats{s.node("seen")}.number("\"packets\""), sent);
-    EXPECT_EQ(s.number("\"packets_written\""), sent);
-    EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_packets\""), sent);
+    EXPECT_EQ(s.of("seen", "packets"), all) << "a node with the same name keeps counting";
+    EXPECT_EQ(s.total("packets_written"), all);
+    EXPECT_EQ(s.port_figure(1, "tx_packets"), all);
     expect_conservation(s);
 }
 
-TEST_F(Forward, TelemetryAnswersSlStatsAndSlGraph) {
-    std::string prefix = "sl-telemetry-" + std::to_string(getpid());
-    std::string cmd = quote(env("SL_FORWARD")) + " --file-prefix=" + prefix + " " +
-                      quote(pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1") + " " +
-                      quote(pcap_port(1, "", {path("tx.pcap")})) + " -- -q -e " +
-                      quote("rx 0 | bpf \"tcp\" name=tcp-only | tx 1") + " --duration 4";
-    std::string script = cmd + " & pid=$!\nsleep 2\n" + "printf '/sl/stats\\n/sl/graph\\n' | dpdk-telemetry.py -f " +
-                         prefix + " > " + quote(path("telemetry.txt")) + "\nwait $pid";
-    Result r = run("sh -c " + quote(script));
+TEST_F(Reload, SighupWithABadConfigurationKeepsTheRunningGraph) {
+    write_config("rx 0 | cuont");
+    ASSERT_TRUE(hang_up_until("reload refused, the running graph stays")) << fwd_->err();
+    EXPECT_TRUE(written_reaches(written_now() + 1000)) << "the graph still runs";
+    Result r = fwd_->stop();
     ASSERT_EQ(r.status, 0) << r.err;
-    std::string answer = slurp(path("telemetry.txt"));
-    EXPECT_TRUE(std::regex_search(answer, std::regex(R"re("/sl/stats": \{"packets_read": [1-9][0-9]*, "packets_written": [1-9][0-9]*)re")))
+    EXPECT_NE(r.err.find("unknown filter 'cuont'"), std::string::npos) << r.err;
+    EXPECT_EQ(sent("tcp"), frames(path("tx.pcap")).size()) << "only the first configuration's packets";
+    expect_conservation(stats_of(path("s.json")));
+}
+
+class Telemetry : public Forward {
+protected:
+    void SetUp() override {
+        Forward::SetUp();
+        prefix_ = prefix("telemetry");
+        fwd_ = start_forward(prefix_, {pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1",
+                                       pcap_port(1, "", {path("tx.pcap")}), "--", "-q", "-e",
+                                       "rx 0 | bpf \"tcp\" name=tcp-only | tx 1"});
+        ASSERT_TRUE(live_stats_reach(prefix_, [](const LiveStats& s) { return s.total("packets_written") > 0; }))
+            << fwd_->err();
+    }
+    void TearDown() override {
+        if (fwd_) {
+            EXPECT_EQ(fwd_->stop().status, 0);
+        }
+        Forward::TearDown();
+    }
+    // What DPDK's own client prints for `command`.
+    std::string ask(const std::string& command) {
+        Result r = run("sh -c " + quote("printf '" + command + "\\n' | dpdk-telemetry.py -f " + prefix_));
+        EXPECT_EQ(r.status, 0) << r.err;
+        return r.out;
+    }
+    std::string prefix_;
+    std::unique_ptr<Background> fwd_;
+};
+
+TEST_F(Telemetry, SlStatsGivesTheTotalsAndEachNodesFigures) {
+    std::string answer = ask("/sl/stats");
+    EXPECT_TRUE(std::regex_search(
+        answer, std::regex(R"re("/sl/stats": \{"packets_read": [1-9][0-9]*, "packets_written": [1-9][0-9]*)re")))
         << answer;
     EXPECT_NE(answer.find("\"nodes\": [\"rx\", \"parse\", \"tcp-only\", \"tx#1\"]"), std::string::npos) << answer;
     EXPECT_NE(answer.find("\"drop_reasons\": [\"filtered\"]"), std::string::npos) << answer;
+}
+
+TEST_F(Telemetry, SlGraphGivesTheEdges) {
+    std::string answer = ask("/sl/graph");
     EXPECT_NE(answer.find("\"edges\": [\"rx -> parse\", \"parse -> tcp-only\", \"tcp-only -> tx#1\"]"),
               std::string::npos)
         << answer;
 }
 
 TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
+    // The interval is what is under test here, so this one runs for a time.
     Result r = forward({"-l", "0", "--vdev=net_null0", "--vdev=net_null1,no-rx=1", "--", "-q", "-e",
                         "rx 0 | sample 2 | tx 1", "--stats-interval", "0.5", "--duration", "1.8"});
     ASSERT_EQ(r.status, 0) << r.err;
@@ -169,29 +249,47 @@ TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
     EXPECT_EQ(reports, 3) << r.out;
 }
 
-TEST_F(Forward, AFullRingDropsAsTxFullAndAPacketSentOnceIsWritten) {
+class FullRing : public Forward {
+protected:
     // net_ring0 loops what it is sent back to its receive side, and its ring
     // holds what the forwarder has not read back yet. Each packet of port 0
     // is offered to it twice per walk, the ring frees about one burst a
     // walk: the first copies get in, the second find it full.
-    Result r = forward({"-l", "0", pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1",
-                        "--vdev=net_ring0", "--", "-q", "-e",
-                        "rx 0 | tx 1\nrx 0 | count | tx 1\nrx 1 | count name=back", "--duration", "1",
-                        "--stats-json", path("s.json")});
-    ASSERT_EQ(r.status, 0) << r.err;
+    void SetUp() override {
+        Forward::SetUp();
+        std::string p = prefix("ring");
+        auto fwd = start_forward(p, {"-l", "0", pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}) + ",infinite_rx=1",
+                                     "--vdev=net_ring0", "--", "-q", "-e",
+                                     "rx 0 | tx 1\nrx 0 | count | tx 1\nrx 1 | count name=back", "--stats-json",
+                                     path("s.json")});
+        EXPECT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.node_dropped("tx#1") > 1000; }))
+            << fwd->err();
+        Result r = fwd->stop();
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+};
+
+TEST_F(FullRing, WhatARingRefusesIsDroppedAsTxFull) {
     Stats s = stats_of(path("s.json"));
-    uint64_t tx_full = Stats{s.node("tx#1")}.number("\"tx_full\"");
+    uint64_t tx_full = s.of("tx#1", "tx_full");
     EXPECT_GT(tx_full, 1000u);
-    EXPECT_EQ(Stats{port_object(s, 1)}.number("\"tx_dropped\""), tx_full);
-    // A packet one of whose copies went out was written.
-    EXPECT_EQ(s.number("\"packets_written\""), Stats{port_object(s, 0)}.number("\"rx_packets\""));
-    // What came back through the ring is port 1's, whatever port the mbuf
-    // was received on before (net_ring does not set it).
-    EXPECT_EQ(Stats{s.node("back")}.number("\"packets\""), Stats{port_object(s, 1)}.number("\"rx_packets\""));
+    EXPECT_EQ(s.port_figure(1, "tx_dropped"), tx_full);
     expect_conservation(s);
 }
 
+TEST_F(FullRing, APacketOneOfWhoseCopiesWentOutIsWritten) {
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.total("packets_written"), s.port_figure(0, "rx_packets"));
+}
+
+TEST_F(FullRing, WhatComesBackThroughTheRingIsThePortsOwn) {
+    // net_ring does not set the port of what it hands back.
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.of("back", "packets"), s.port_figure(1, "rx_packets"));
+}
+
 TEST_F(Forward, BadSetupsExitWithAClearMessage) {
+    // --duration only bounds a run that should not have started.
     std::string in = sample("mixed.pcap");
     std::string port0 = pcap_port(0, in, {path("u.pcap")});
 
@@ -233,21 +331,29 @@ TEST_F(Forward, BadSetupsExitWithAClearMessage) {
     EXPECT_EQ(r.status, 2);
 }
 
-TEST_F(Forward, ReplaySendsTxToTheEalsPortsAndFilesForTheRest) {
+class ReplayWithAPort : public Forward {
+protected:
     // sl-replay with a port: `tx 0` goes out of it, `tx 1` (no such port)
     // still becomes OUTDIR/tx-1.pcap.
-    std::string in = sample("mixed.pcap");
-    auto web = frames(tcpdump_filter(in, "tcp port 80", path("web.pcap")));
-    auto dns = read_capture(tcpdump_filter(in, "udp port 53", path("dns.pcap")));
-    Result r = replay({pcap_port(0, "", {path("port0.pcap")}), "--", "-q", "-o", path("out"), "-e",
-                       "rx | bpf \"tcp port 80\" | tx 0\nrx | bpf \"udp port 53\" | tx 1", "--stats-json",
-                       path("s.json"), in});
-    ASSERT_EQ(r.status, 0) << r.err;
+    void SetUp() override {
+        Forward::SetUp();
+        Result r = replay({pcap_port(0, "", {path("port0.pcap")}), "--", "-q", "-o", path("out"), "-e",
+                           "rx | bpf \"tcp port 80\" | tx 0\nrx | bpf \"udp port 53\" | tx 1", "--stats-json",
+                           path("s.json"), sample("mixed.pcap")});
+        ASSERT_EQ(r.status, 0) << r.err;
+        expect_conservation(stats_of(path("s.json")));
+    }
+};
+
+TEST_F(ReplayWithAPort, TxSendsOnTheEalsPort) {
+    auto web = frames(tcpdump_filter(sample("mixed.pcap"), "tcp port 80", path("web.pcap")));
     EXPECT_TRUE(frames(path("port0.pcap")) == web);
+    EXPECT_EQ(stats_of(path("s.json")).port_figure(0, "tx_packets"), web.size());
+}
+
+TEST_F(ReplayWithAPort, TxToAPortTheEalLacksWritesAFile) {
+    auto dns = read_capture(tcpdump_filter(sample("mixed.pcap"), "udp port 53", path("dns.pcap")));
     EXPECT_TRUE(read_capture(path("out/tx-1.pcap")) == dns);
-    Stats s = stats_of(path("s.json"));
-    EXPECT_EQ(Stats{port_object(s, 0)}.number("\"tx_packets\""), web.size());
-    expect_conservation(s);
 }
 
 // ---------------------------------------------------------------------------
@@ -264,7 +370,7 @@ protected:
         tag_ = "sl" + std::to_string(getpid() % 100000);
         for (const char* ns : {"gen", "dut", "sink"}) {
             Result r = run("ip netns add " + ns_name(ns));
-            if (r.status != 0) GTEST_SKIP() << "cannot create network namespaces here: " << r.err;
+            ASSERT_EQ(r.status, 0) << "cannot create network namespaces here: " << r.err;
             made_.push_back(ns_name(ns));
         }
         sh("ip link add " + dev("a") + " netns " + ns_name("gen") + " type veth peer name " + dev("b") + " netns " +
@@ -293,6 +399,34 @@ protected:
         ASSERT_EQ(r.status, 0) << command << ": " << r.err;
     }
 
+    // tcpdump on d, on CPU 1, once it listens; sl-forward in the middle with
+    // `eal` and `pipeline`, once its graph runs; tcpreplay sends `capture` on
+    // a; then, once sl-forward wrote `expected` packets and tcpdump holds
+    // them, both are stopped.
+    void forward_through(const std::vector<std::string>& eal, const std::vector<std::string>& options,
+                         const std::string& capture, size_t expected) {
+        Background sink("exec " + in("sink", "taskset -c 1 " + quote(env("TCPDUMP")) + " -i " + dev("d") + " -U -n -w " +
+                                       quote(path("got.pcap"))),
+                        dir_ / "tcpdump.out", dir_ / "tcpdump.err");
+        ASSERT_TRUE(eventually([&] { return slurp(dir_ / "tcpdump.err").find("listening on") != std::string::npos; }))
+            << slurp(dir_ / "tcpdump.err");
+        std::string p = prefix("veth");
+        std::vector<std::string> args = eal;
+        args.insert(args.end(), {"--", "-q", "--stats-json", path("s.json")});
+        args.insert(args.end(), options.begin(), options.end());
+        auto fwd = start_forward(p, args, "ip netns exec " + ns_name("dut") + " ");
+        ASSERT_TRUE(live_stats_reach(p, [](const LiveStats&) { return true; })) << fwd->err();
+        Result sent = run(in("gen", "taskset -c 1 tcpreplay -q -i " + dev("a") + " --pps=2000 " + quote(capture)));
+        ASSERT_EQ(sent.status, 0) << sent.err;
+        EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return s.total("packets_written") >= expected; }))
+            << fwd->err();
+        Result r = fwd->stop(SIGINT);
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_TRUE(eventually([&] { return records_in(path("got.pcap")) >= expected; }, 10));
+        Result captured = sink.stop(SIGINT);
+        ASSERT_EQ(captured.status, 0) << captured.err;
+    }
+
     std::string tag_;
     std::vector<std::string> made_;
 };
@@ -303,24 +437,14 @@ TEST_F(Namespaces, AfPacketForwardsWhatTcpdumpKeepsThroughVeth) {
     std::string in_file = tcpdump_filter(sample("mixed.pcap"), "not vlan", path("in.pcap"));
     auto expected = frames(tcpdump_filter(in_file, "tcp port 80 or udp port 53", path("expected.pcap")));
     ASSERT_GT(expected.size(), 50u);
-
     // sl-forward on CPU 0 (its main lcore forwards); the helpers on CPU 1.
-    std::string sink_cmd = in("sink", "taskset -c 1 " + quote(env("TCPDUMP")) + " -i " + dev("d") +
-                                          " -U -n -w " + quote(path("got.pcap")) + " 2>" + quote(path("tcpdump.err")));
-    std::string fwd = in("dut", quote(env("SL_FORWARD")) + " -l 0 --vdev=net_af_packet0,iface=" + dev("b") +
-                                    ",framecnt=16384 --vdev=net_af_packet1,iface=" + dev("c") +
-                                    ",framecnt=16384 -- -q -e " + quote("rx 0 | bpf \"tcp port 80 or udp port 53\" | tx 1") +
-                                    " --duration 6 --stats-json " + quote(path("s.json")));
-    std::string replay = in("gen", "taskset -c 1 tcpreplay -q -i " + dev("a") + " --pps=2000 " + quote(in_file));
-    std::string script = sink_cmd + " & tcpdump=$!\n" + fwd + " & fwd=$!\n" +
-                         "sleep 2\n" + replay + " >/dev/null || exit 90\n" +
-                         "wait $fwd || exit 91\n" + "sleep 0.5; kill -INT $tcpdump; wait $tcpdump; exit 0\n";
-    Result r = run("timeout 60 sh -c " + quote(script));
-    ASSERT_EQ(r.status, 0) << r.err << slurp(path("tcpdump.err"));
+    forward_through({"-l", "0", "--vdev=net_af_packet0,iface=" + dev("b") + ",framecnt=16384",
+                     "--vdev=net_af_packet1,iface=" + dev("c") + ",framecnt=16384"},
+                    {"-e", "rx 0 | bpf \"tcp port 80 or udp port 53\" | tx 1"}, in_file, expected.size());
     EXPECT_TRUE(frames(path("got.pcap")) == expected)
         << frames(path("got.pcap")).size() << " packets arrived, " << expected.size() << " expected";
     Stats s = stats_of(path("s.json"));
-    EXPECT_EQ(s.number("\"packets_written\""), expected.size());
+    EXPECT_EQ(s.total("packets_written"), expected.size());
     expect_conservation(s);
 }
 
@@ -336,7 +460,7 @@ std::string flow_of(const std::string& f) {
     return "";
 }
 
-TEST_F(Namespaces, TwoWorkersOnTwoQueuesLoseNothingAndKeepEachFlowInOrder) {
+TEST_F(Namespaces, TwoWorkersOnTwoQueuesDeliverEveryFlowInItsOrder) {
     // af_packet spreads a port's queues by the kernel's flow hash (fanout),
     // the RSS of this setup. Its fanout defragments, so no fragments here.
     // (`vlan` shifts the offsets of what follows it in libpcap, so it comes last.)
@@ -345,20 +469,9 @@ TEST_F(Namespaces, TwoWorkersOnTwoQueuesLoseNothingAndKeepEachFlowInOrder) {
                                          path("in.pcap"));
     auto expected = frames(tcpdump_filter(in_file, "tcp or udp", path("expected.pcap")));
     ASSERT_GT(expected.size(), 500u);
-
-    std::string sink_cmd = in("sink", "taskset -c 1 " + quote(env("TCPDUMP")) + " -i " + dev("d") + " -U -n -w " +
-                                          quote(path("got.pcap")) + " 2>" + quote(path("tcpdump.err")));
-    std::string fwd = in("dut", quote(env("SL_FORWARD")) + " --lcores=0@0,1@0,2@1 --vdev=net_af_packet0,iface=" +
-                                    dev("b") + ",qpairs=2,framecnt=16384 --vdev=net_af_packet1,iface=" + dev("c") +
-                                    ",qpairs=2,framecnt=16384 -- -q --rxq 2 -e " +
-                                    quote("rx 0 | bpf \"tcp or udp\" | tx 1") + " --duration 6 --stats-json " +
-                                    quote(path("s.json")));
-    std::string replay = in("gen", "taskset -c 1 tcpreplay -q -i " + dev("a") + " --pps=2000 " + quote(in_file));
-    std::string script = sink_cmd + " & tcpdump=$!\n" + fwd + " & fwd=$!\n" + "sleep 2\n" + replay +
-                         " >/dev/null || exit 90\n" + "wait $fwd || exit 91\n" +
-                         "sleep 0.5; kill -INT $tcpdump; wait $tcpdump; exit 0\n";
-    Result r = run("timeout 60 sh -c " + quote(script));
-    ASSERT_EQ(r.status, 0) << r.err << slurp(path("tcpdump.err"));
+    forward_through({"--lcores=0@0,1@0,2@1", "--vdev=net_af_packet0,iface=" + dev("b") + ",qpairs=2,framecnt=16384",
+                     "--vdev=net_af_packet1,iface=" + dev("c") + ",qpairs=2,framecnt=16384"},
+                    {"--rxq", "2", "-e", "rx 0 | bpf \"tcp or udp\" | tx 1"}, in_file, expected.size());
     auto got = frames(path("got.pcap"));
     // Nothing lost, nothing duplicated...
     EXPECT_TRUE(std::multiset<std::string>(got.begin(), got.end()) ==
@@ -374,9 +487,9 @@ TEST_F(Namespaces, TwoWorkersOnTwoQueuesLoseNothingAndKeepEachFlowInOrder) {
         }
     // Both workers forwarded.
     Stats s = stats_of(path("s.json"));
-    EXPECT_GT(s.number(R"re("lcore":1,"packets_read")re"), 100u);
-    EXPECT_GT(s.number(R"re("lcore":2,"packets_read")re"), 100u);
-    EXPECT_EQ(s.number("\"packets_written\""), expected.size());
+    EXPECT_GT(s.worker_packets(1), 100u);
+    EXPECT_GT(s.worker_packets(2), 100u);
+    EXPECT_EQ(s.total("packets_written"), expected.size());
     expect_conservation(s);
 }
 

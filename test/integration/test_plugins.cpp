@@ -151,8 +151,8 @@ TEST_F(Plugins, AHeaderClassifierPluginBucketsTtlsAsTcpdumpDoes) {
     EXPECT_GT(total, 100u);
     Stats s = stats_of(path("s.json"));
     expect_conservation(s);
-    EXPECT_NE(s.node("ttl_bucket#1").find("\"access\":\"headers\""), std::string::npos);
-    EXPECT_EQ(Stats{s.node("ttl_bucket#1")}.number("\"bytes_pulled\""), 0u) << "hybrid pulls nothing for headers";
+    EXPECT_EQ(s.node("ttl_bucket#1").at("access"), "headers");
+    EXPECT_EQ(s.of("ttl_bucket#1", "bytes_pulled"), 0u) << "hybrid pulls nothing for headers";
 }
 
 TEST_F(Plugins, APayloadPluginClassifiesHttpMethodsAsTcpdumpDoes) {
@@ -174,11 +174,10 @@ TEST_F(Plugins, APayloadPluginClassifiesHttpMethodsAsTcpdumpDoes) {
         EXPECT_TRUE(read_capture(path("post.pcap")) == post) << policy;
         Stats s = stats_of(path("s.json"));
         expect_conservation(s);
-        Stats node{s.node("http_method#1")};
-        EXPECT_EQ(node.number("\"GET\""), get.size()) << policy;
-        EXPECT_EQ(node.number("\"POST\""), post.size()) << policy;
-        EXPECT_NE(node.text.find("\"access\":\"payload\""), std::string::npos);
-        uint64_t pulled = node.number("\"bytes_pulled\"");
+        EXPECT_EQ(s.of("http_method#1", "GET"), get.size()) << policy;
+        EXPECT_EQ(s.of("http_method#1", "POST"), post.size()) << policy;
+        EXPECT_EQ(s.node("http_method#1").at("access"), "payload");
+        uint64_t pulled = s.of("http_method#1", "bytes_pulled");
         if (std::string(policy) == "hybrid") {
             EXPECT_GT(pulled, 0u) << "it reads payloads, which hybrid pulls for it";
         } else {
@@ -197,7 +196,7 @@ TEST_F(Plugins, AStatefulPluginCountsEveryFlowAsTcpdumpSeesIt) {
     ASSERT_EQ(r.status, 0) << r.err;
     Stats s = stats_of(path("s.json"));
     expect_conservation(s);
-    EXPECT_EQ(Stats{s.node("flow_top#1")}.number("\"flows\""), flows.size());
+    EXPECT_EQ(s.of("flow_top#1", "flows"), flows.size());
 
     std::istringstream top(slurp(path("out/top.txt")));
     std::string header;
@@ -222,7 +221,7 @@ TEST_F(Plugins, AStatefulPluginCountsEveryFlowAsTcpdumpSeesIt) {
         }
 }
 
-TEST_F(Plugins, TheReadmeExampleBuildsAndKeepsWhatTcpdumpKeeps) {
+TEST_F(Plugins, TheReadmeExampleKeepsWhatTcpdumpKeeps) {
     std::string in = sample("mixed.pcap");
     auto expected = read_capture(tcpdump_filter(
         in, "(not (ip or ip6) or (ip and ip[8] >= 64) or (ip6 and ip6[7] >= 64)) and not vlan", path("td.pcap")));
@@ -234,33 +233,42 @@ TEST_F(Plugins, TheReadmeExampleBuildsAndKeepsWhatTcpdumpKeeps) {
                                                              << expected.size();
     Stats s = stats_of(path("s.json"));
     expect_conservation(s);
-    EXPECT_GT(Stats{s.node("min_ttl#1")}.number("\"ttl_too_low\""), 0u);
-    EXPECT_GT(Stats{s.node("min_ttl#1")}.number("\"checked\""), 0u);
-    // Its argument errors point at the argument, as a built-in's do.
-    r = replay({"--plugin", g_built->readme, "-e", "rx | min_ttl 300", in});
+    EXPECT_GT(s.of("min_ttl#1", "ttl_too_low"), 0u);
+    EXPECT_GT(s.of("min_ttl#1", "checked"), 0u);
+}
+
+TEST_F(Plugins, APluginsArgumentErrorsPointAtTheArgument) {
+    // As a built-in's do, and they name the plugin.
+    Result r = replay({"--plugin", g_built->readme, "-e", "rx | min_ttl 300", sample("mixed.pcap")});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("command-line:1:14: error:"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("(plugin " + g_built->readme + ")"), std::string::npos) << r.err;
 }
 
-TEST_F(Plugins, FoldersAndSlPluginPathLoadPluginsForBothApps) {
+TEST_F(Plugins, APluginFolderLoadsEveryPluginInIt) {
     Result r = replay({"--plugin-dir", g_built->examples, "--filters"});
     ASSERT_EQ(r.status, 0) << r.err;
     for (const char* name : {"ttl_bucket", "http_method", "flow_top"})
         EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name << " missing from\n" << r.out;
     EXPECT_NE(r.out.find("[" + example("flow_top") + "]"), std::string::npos) << "plugins say where they come from";
     EXPECT_NE(r.out.find("count "), std::string::npos) << "built-ins are still there";
+}
 
-    // SL_PLUGIN_PATH: missing folders are skipped; a plugin named twice loads once.
-    r = run("SL_PLUGIN_PATH=/nonexistent:" + quote(g_built->examples) + " " + quote(env("SL_REPLAY")) +
+TEST_F(Plugins, SlPluginPathLoadsPluginsForBothApps) {
+    // Missing folders are skipped; a plugin named twice loads once.
+    Result r = run("SL_PLUGIN_PATH=/nonexistent:" + quote(g_built->examples) + " " + quote(env("SL_REPLAY")) +
             " --plugin " + quote(example("ttl_bucket")) + " -q -e 'rx | ttl_bucket |0 count' " +
             quote(sample("mixed.pcap")));
     EXPECT_EQ(r.status, 0) << r.err;
     r = run("SL_PLUGIN_PATH=" + quote(g_built->examples) + " " + quote(env("SL_FORWARD")) + " --filters");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("http_method "), std::string::npos) << r.out;
-    r = forward({"--plugin", broken("wrong_abi"), "--filters"});
+}
+
+TEST_F(Plugins, APluginThatCannotLoadStopsEitherApp) {
+    Result r = forward({"--plugin", broken("wrong_abi"), "--filters"});
     EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("sl-forward: error: plugin"), std::string::npos) << r.err;
     r = replay({"--plugin-dir", path("nothing-here"), "--filters"});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("--plugin-dir " + path("nothing-here") + ": No such file or directory"), std::string::npos) << r.err;
@@ -317,9 +325,9 @@ TEST_F(Plugins, TheAccessAPluginDeclaresIsAllItGets) {
         Result r = replay({"-q", "--shadow", policy, "--plugin", broken("misbehave"), "-e", "rx | overreach",
                            "--stats-json", path("s.json"), in});
         ASSERT_EQ(r.status, 0) << r.err;
-        Stats node{stats_of(path("s.json")).node("overreach#1")};
-        EXPECT_EQ(node.number("\"reached\""), 0u) << policy << ": a header filter read payload or got write access";
-        EXPECT_GT(node.number("\"refused\""), 100u) << policy;
+        Stats s = stats_of(path("s.json"));
+        EXPECT_EQ(s.of("overreach#1", "reached"), 0u) << policy << ": a header filter read payload or got write access";
+        EXPECT_GT(s.of("overreach#1", "refused"), 100u) << policy;
     }
 }
 
@@ -336,9 +344,15 @@ TEST_F(Plugins, PerLcoreStateMergesOverTheWorkersOfSlForward) {
         for (int q = 0; q < 2; q++) v += ",tx_pcap=" + path("u" + std::to_string(n) + std::to_string(q) + ".pcap");
         return v;
     };
-    Result r = forward({"--lcores=0@0,1@0,2@1", port(0, a), port(1, b), "--", "-q", "--plugin", example("flow_top"),
-                        "-o", path("out"), "-e", "rx | bpf \"" + filter + "\" | flow_top top=3 file=\"top.txt\"",
-                        "--duration", "1.5", "--stats-json", path("s.json")});
+    std::string p = prefix("flow-top");
+    auto fwd = start_forward(p, {"--lcores=0@0,1@0,2@1", port(0, a), port(1, b), "--", "-q", "--plugin",
+                                 example("flow_top"), "-o", path("out"), "-e",
+                                 "rx | bpf \"" + filter + "\" | flow_top top=3 file=\"top.txt\"", "--stats-json",
+                                 path("s.json")});
+    size_t total = read_capture(a).size() + read_capture(b).size();
+    EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return s.total("packets_read") == total; }))
+        << fwd->err();
+    Result r = fwd->stop();
     ASSERT_EQ(r.status, 0) << r.err;
     expect_conservation(stats_of(path("s.json")));
     std::istringstream top(slurp(path("out/top.txt")));

@@ -36,7 +36,7 @@ TEST(EalArgs, NothingGivenGetsAWorkingSet) {
     EXPECT_EQ(count_prefix(a, "--no-huge"), sl::core::hugepages_available() ? 0u : 1u);
 }
 
-TEST(EalArgs, WhatTheUserChoseIsKeptAndNotRepeated) {
+TEST(EalArgs, WhatTheUserChoseIsKeptOnce) {
     Args a = complete({"--lcores=0@0,1@1", "--file-prefix=mine", "-m", "512", "--no-huge", "--telemetry"});
     EXPECT_EQ(count_prefix(a, "-l"), 0u);
     EXPECT_EQ(count_prefix(a, "--lcores"), 1u);

@@ -40,7 +40,7 @@ TEST(Lang, PipelineWithArguments) {
     EXPECT_EQ(pl.stages[2].args[0].value, "out.pcap");
 }
 
-TEST(Lang, NamedStreamsClassEdgesAndElse) {
+TEST(Lang, NamedStreamsWithClassEdges) {
     auto p = lang::parse("p = rx 1 | ipproto\np |17 count\np |0x6 count\np |else drop\n", "t");
     ASSERT_EQ(p.pipelines.size(), 4u);
     EXPECT_EQ(*p.pipelines[0].name, "p");
@@ -72,7 +72,7 @@ TEST(Lang, StringEscapes) {
     EXPECT_EQ(p.pipelines[0].stages[0].args[0].value, "a\"b\\c");
 }
 
-TEST(Lang, ShadowSettingsNameAStreamAndAPolicy) {
+TEST(Lang, AShadowSettingNamesAStreamWithAPolicy) {
     auto p = lang::parse("web = rx | bpf \"tcp\"\nshadow web hybrid:64\nshadow = rx | count\nshadow | count", "t");
     ASSERT_EQ(p.shadow_settings.size(), 1u);
     EXPECT_EQ(p.shadow_settings[0].stream, "web");
@@ -84,7 +84,7 @@ TEST(Lang, ShadowSettingsNameAStreamAndAPolicy) {
     EXPECT_EQ(p.pipelines[2].origin.stream, "shadow");
 }
 
-TEST(LangErrors, ShadowSettingWithoutPolicyOrWithMore) {
+TEST(LangErrors, AShadowSettingTakesExactlyOnePolicy) {
     EXPECT_EQ(diagnostic("shadow web"), "test.sl:1:1: error: expected a shadow policy after 'shadow web', found end "
                                         "of input\n  shadow web\n  ^\n  zero-copy, copy-once, hybrid, hybrid:N or prefetch");
     EXPECT_NE(diagnostic("shadow web hybrid | count").find("1:19: error: unexpected | after the shadow policy"),
@@ -141,7 +141,7 @@ TEST(Lang, NearestSuggestsCloseNamesOnly) {
     EXPECT_EQ(sl::nearest("xyzzy", names), "");
 }
 
-TEST(Args, TypedGettersPointAtTheArgument) {
+TEST(Args, AWrongNumberIsRefusedAtItsColumn) {
     auto p = lang::parse("rx | head ten", "t");
     const auto& st = p.pipelines[0].stages[0];
     Args args(st.filter, st.where, st.args);
@@ -154,7 +154,7 @@ TEST(Args, TypedGettersPointAtTheArgument) {
     }
 }
 
-TEST(Args, UnknownOptionSuggestsKnownOne) {
+TEST(Args, AnUnknownKeySuggestsAKnownOne) {
     auto p = lang::parse("rx | bpf \"tcp\" jti=no", "t");
     const auto& st = p.pipelines[0].stages[0];
     Args args(st.filter, st.where, st.args);
