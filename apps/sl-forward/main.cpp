@@ -26,9 +26,8 @@ int main(int argc, char** argv) {
                       "this process may use (the first is the main lcore, the others workers), a\n"
                       "unique --file-prefix, and --no-huge when no hugepages are free.\n"
                       "Exit status: 0 success, 1 runtime error, 2 usage or configuration error.\n");
-    table.text("", 'c', "FILE", "read the pipelines from FILE", session.config_file)
-        .text("", 'e', "PIPELINES", "pipelines inline (newlines or ';' between them)", session.config_text)
-        .text("", 'o', "OUTDIR", "folder for relative pcap \"FILE\" outputs", session.output_dir)
+    add_pipeline_options(table, session.config_file, session.config_text);
+    table.text("", 'o', "OUTDIR", "folder for relative pcap \"FILE\" outputs", session.output_dir)
         .number("rxq", "N", "receive queues per port, spread by RSS (default 1)", 1, 1024, options.ports.rx_queues)
         .number("txq", "N", "transmit queues per port (default and minimum: one per worker)", 1, 1024,
                 options.tx_queues)
@@ -49,14 +48,10 @@ int main(int argc, char** argv) {
 
     std::vector<std::string> rest;
     if (auto status = table.parse(line.args, rest)) return *status;
-    setup_diagnostics("sl-forward", session.verbosity);
-    if (auto status = load_plugins(plugins)) return *status;
+    if (auto status = after_options(table, session.verbosity, plugins, session.config_file, session.config_text))
+        return *status;
     if (!rest.empty()) {
         command_line_usage(fmt::format("unexpected argument '{}'", rest[0]), table.usage());
-        return 2;
-    }
-    if (session.config_file.empty() == session.config_text.empty()) {
-        command_line_usage("give the pipelines with either -c FILE or -e PIPELINES", table.usage());
         return 2;
     }
     return run_forward(options, argv[0]);

@@ -25,9 +25,8 @@ int main(int argc, char** argv) {
                       "a unique --file-prefix, --no-pci unless devices are named, and --no-huge\n"
                       "when no hugepages are free. With ports (--vdev=...), tx N sends on port N.\n"
                       "Exit status: 0 success, 1 runtime error, 2 usage or configuration error.\n");
-    table.text("", 'c', "FILE", "read the pipelines from FILE", session.config_file)
-        .text("", 'e', "PIPELINES", "pipelines inline (newlines or ';' between them)", session.config_text)
-        .text("", 'o', "OUTDIR", "folder for tx-N.pcap and relative pcap \"FILE\" outputs", session.output_dir)
+    add_pipeline_options(table, session.config_file, session.config_text);
+    table.text("", 'o', "OUTDIR", "folder for tx-N.pcap and relative pcap \"FILE\" outputs", session.output_dir)
         .text("stats-json", 0, "FILE", "write per-node statistics as JSON", session.stats_json)
         .add({"speed", 0, "MODE", "top (default), realtime, or xN (N times real time)",
               [&](const char* v) -> std::optional<std::string> {
@@ -71,12 +70,8 @@ int main(int argc, char** argv) {
         .flag("help", 'h', "this text", [] {});
 
     if (auto status = table.parse(line.args, options.captures)) return *status;
-    setup_diagnostics("sl-replay", session.verbosity);
-    if (auto status = load_plugins(plugins)) return *status;
-    if (session.config_file.empty() == session.config_text.empty()) {
-        command_line_usage("give the pipelines with either -c FILE or -e PIPELINES", table.usage());
-        return 2;
-    }
+    if (auto status = after_options(table, session.verbosity, plugins, session.config_file, session.config_text))
+        return *status;
     if (options.captures.empty()) {
         command_line_usage("no capture to replay", table.usage());
         return 2;

@@ -74,6 +74,22 @@ std::optional<int> load_plugins(PluginRequest& request) {
     return 0;
 }
 
+void add_pipeline_options(OptionTable& table, std::string& config_file, std::string& config_text) {
+    table.text("", 'c', "FILE", "read the pipelines from FILE", config_file)
+        .text("", 'e', "PIPELINES", "pipelines inline (newlines or ';' between them)", config_text);
+}
+
+std::optional<int> after_options(const OptionTable& table, int verbosity, PluginRequest& plugins,
+                                 const std::string& config_file, const std::string& config_text) {
+    setup_diagnostics(table.program(), verbosity);
+    if (auto status = load_plugins(plugins)) return status;
+    if (config_file.empty() == config_text.empty()) {
+        command_line_usage("give the pipelines with either -c FILE or -e PIPELINES", table.usage());
+        return 2;
+    }
+    return std::nullopt;
+}
+
 lang::Program read_pipelines(const std::string& config_file, const std::string& config_text) {
     return config_file.empty() ? lang::parse(config_text, "command-line") : lang::parse_file(config_file);
 }

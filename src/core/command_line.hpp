@@ -26,6 +26,14 @@ void add_plugin_options(OptionTable& table, PluginRequest& request);
 // listing), or nothing to go on.
 std::optional<int> load_plugins(PluginRequest& request);
 
+// -c FILE and -e PIPELINES, which both apps take.
+void add_pipeline_options(OptionTable& table, std::string& config_file, std::string& config_text);
+// What both apps do once their table read the command line: diagnostics at
+// the verbosity chosen, the plugins loaded, and exactly one of -c and -e.
+// The exit status to end with now, or nothing to go on.
+std::optional<int> after_options(const OptionTable& table, int verbosity, PluginRequest& plugins,
+                                 const std::string& config_file, const std::string& config_text);
+
 // The pipelines of -c FILE, or else of -e TEXT (named "command-line" in
 // diagnostics). Throws ConfigError.
 lang::Program read_pipelines(const std::string& config_file, const std::string& config_text);

@@ -85,18 +85,16 @@ public:
 
     void running(Session& session) override {
         session_ = &session;
-        {
-            std::lock_guard guard(g_telemetry_lock);
-            g_telemetry_io = this;
-        }
-        rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
-                                   "Totals; per node (parallel arrays) packets in, out and dropped; drops by "
-                                   "reason; per port rx, tx and missed packets");
-        rte_telemetry_register_cmd("/sl/graph", telemetry_graph, "The graph's nodes and its edges as \"a -> b\"");
         ports_before_ = ports_->stats();
         graph_before_ = session.merged_report();
         last_print_ = Clock::now();
         next_print_ = options_.stats_interval;
+        rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
+                                   "Totals; per node (parallel arrays) packets in, out and dropped; drops by "
+                                   "reason; per port rx, tx and missed packets");
+        rte_telemetry_register_cmd("/sl/graph", telemetry_graph, "The graph's nodes and its edges as \"a -> b\"");
+        std::lock_guard guard(g_telemetry_lock);
+        g_telemetry_io = this;
     }
 
     void tick(Session& session, double seconds) override {

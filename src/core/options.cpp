@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sl/args.hpp>
 
@@ -97,9 +98,19 @@ std::string OptionTable::usage() const {
     return out + "\n" + epilogue_;
 }
 
-const OptionTable::Option* OptionTable::find_long(std::string_view name) const {
-    for (const auto& o : options_)
-        if (!o.long_name.empty() && o.long_name == name) return &o;
+const OptionTable::Option* OptionTable::find_long(std::string_view name, std::string& error) const {
+    const Option* found = nullptr;
+    std::vector<std::string> candidates;
+    for (const auto& o : options_) {
+        if (o.long_name.empty() || o.long_name.compare(0, name.size(), name) != 0) continue;
+        if (o.long_name.size() == name.size()) return &o;
+        found = &o;
+        candidates.push_back("--" + o.long_name);
+    }
+    if (candidates.size() == 1) return found;
+    error = candidates.empty()
+                ? fmt::format("unknown option '--{}'", name)
+                : fmt::format("option '--{}' is ambiguous: {}", name, fmt::join(candidates, ", "));
     return nullptr;
 }
 
@@ -117,21 +128,27 @@ int OptionTable::usage_error(const std::string& message) const {
 std::optional<int> OptionTable::parse(const std::vector<std::string>& args, std::vector<std::string>& positional) const {
     size_t i = 0;
     auto take = [&](const Option& o, const char* value) -> std::optional<int> {
+        if (o.long_name == "help") {
+            std::fputs(usage().c_str(), stdout);
+            return 0;
+        }
         if (auto error = o.take(value)) return usage_error(*error);
         return std::nullopt;
     };
     for (; i < args.size(); i++) {
         const std::string& a = args[i];
-        if (a == "-h" || a == "--help") {
-            std::fputs(usage().c_str(), stdout);
-            return 0;
+        if (a == "--") {
+            i++;
+            break;
         }
         if (a.size() < 2 || a[0] != '-') break;  // the first positional argument
         if (a[1] == '-') {
             size_t eq = a.find('=');
             std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-            const Option* o = find_long(name);
-            if (!o) return usage_error(fmt::format("unknown option '{}'", a.substr(0, eq)));
+            std::string error;
+            const Option* o = find_long(name, error);
+            if (!o) return usage_error(error);
+            name = o->long_name;
             if (o->value_name.empty()) {
                 if (eq != std::string::npos) return usage_error(fmt::format("option --{} takes no value", name));
                 if (auto status = take(*o, nullptr)) return status;

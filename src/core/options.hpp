@@ -2,9 +2,11 @@
 // taking it does. The usage text is made from the table, so the two cannot
 // disagree, and both apps share the options they have in common.
 //
-// getopt's rules: "-c FILE", "-cFILE", "--config FILE", "--config=FILE",
-// flags grouped as "-qv"; the first argument that is not an option ends the
-// options (the rest are positional, as sl-replay's captures).
+// getopt's rules: "-c FILE", "-cFILE", "--stats-json FILE",
+// "--stats-json=FILE", a long option cut short where no other starts the
+// same way ("--dur 2"), flags grouped as "-qv"; the first argument that is
+// not an option, or "--", ends the options (the rest are positional, as
+// sl-replay's captures). -h or --help prints the usage text.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +61,7 @@ public:
     // Seconds above 0, fractions allowed.
     OptionTable& seconds(std::string long_name, std::string value_name, std::string help, double& target);
 
+    const std::string& program() const noexcept { return program_; }
     std::string usage() const;
     // Parses the app's arguments into the table's targets; the positional
     // ones go to `positional`. Returns the exit status to end with now: 0
@@ -70,7 +73,9 @@ public:
 
 private:
     static std::string range_message(const std::string& name, uint64_t min, uint64_t max, const char* value);
-    const Option* find_long(std::string_view name) const;
+    // The option named `name`, or the only one whose name starts with it;
+    // `error` says why there is none.
+    const Option* find_long(std::string_view name, std::string& error) const;
     const Option* find_short(char name) const;
     int usage_error(const std::string& message) const;
 

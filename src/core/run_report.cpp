@@ -71,9 +71,12 @@ std::string format_table(const RunReport& report) {
     std::vector<std::string> fates;
     for (const auto& [reason, count] : r.drops) fates.push_back(fmt::format("{}={}", reason, count));
     const shadow::Counters& sh = r.shadow;
-    out += fmt::format("\nshadow {}, copies by {}: {} bytes pulled ({} by DMA in {} batches, {} by CPU), {} read in place\n",
-                       r.shadow_policy, r.copy_engine, sh.bytes_pulled, sh.bytes_copied_dma, sh.dma_batches,
-                       sh.bytes_copied_cpu, sh.bytes_zero_copy);
+    // A run whose graph was never built has no policy to speak of.
+    if (!r.nodes.empty())
+        out += fmt::format(
+            "\nshadow {}, copies by {}: {} bytes pulled ({} by DMA in {} batches, {} by CPU), {} read in place\n",
+            r.shadow_policy, r.copy_engine, sh.bytes_pulled, sh.bytes_copied_dma, sh.dma_batches, sh.bytes_copied_cpu,
+            sh.bytes_zero_copy);
     double mpps = report.elapsed_s > 0 ? double(r.packets_read) / report.elapsed_s / 1e6 : 0;
     out += fmt::format("read {} packets, wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
                        r.packets_written, r.dropped(),
@@ -129,16 +132,27 @@ std::string format_json(const RunReport& report) {
         for (const auto& w : report.workers) workers.push_back({{"lcore", w.lcore}, {"packets_read", w.packets_read}});
         out["workers"] = workers;
     }
-    return out.dump() + "\n";
+    // Names come from plugins and devices: bytes that are not UTF-8 are
+    // replaced rather than refused.
+    return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 bool publish(const RunReport& report, bool quiet, const std::string& json_path) {
     if (!quiet) std::fputs(format_table(report).c_str(), stdout);
     if (json_path.empty()) return true;
     std::ofstream out(json_path);
-    if (out) out << format_json(report);
-    if (!out || !out.flush()) {
-        spdlog::error("{}: {}", json_path, out ? "write failed" : std::strerror(errno));
+    if (!out) {
+        spdlog::error("{}: {}", json_path, std::strerror(errno));
+        return false;
+    }
+    try {
+        out << format_json(report);
+    } catch (const std::exception& e) {
+        spdlog::error("{}: {}", json_path, e.what());
+        return false;
+    }
+    if (!out.flush()) {
+        spdlog::error("{}: write failed", json_path);
         return false;
     }
     return true;

@@ -2,7 +2,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
+#include <exception>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -186,6 +190,7 @@ int Session::run() {
     {
         Signals signals(io_.reloads());
         bool running = false;
+        std::exception_ptr failure;
         try {
             for (auto& w : workers_) {
                 w->source = &io_.source(w->index);
@@ -193,19 +198,28 @@ int Session::run() {
                 w->walking = w->runtime.get();
             }
             if (!options_.dot_file.empty()) workers_[0]->runtime->export_dot(options_.dot_file);
-            io_.running(*this);
             running = true;
+            io_.running(*this);
             loop(report.elapsed_s);
             // Every walk ran to the end, so no packet is inside a graph now;
             // the sinks flush what they buffered.
             std::vector<graph::Runtime*> graphs;
             for (auto& w : workers_) graphs.push_back(w->runtime.get());
             graph::finish(graphs);
-        } catch (const std::exception& e) {
-            report_error(e);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        // What the io shows while running (a progress line) goes before
+        // anything is said about how the run ended.
+        if (running) io_.stopped(*this);
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                report_error(e);
+            }
             status = 1;
         }
-        if (running) io_.stopped(*this);
     }
 
     report.graph = merged_report();
@@ -247,16 +261,20 @@ void Session::loop(double& elapsed_s) {
             if ((++walks & 1023) == 0) tick();
         }
     } else {
-        for (auto& w : workers_) rte_eal_remote_launch(Worker::loop, w.get(), w->lcore);
         auto all_done = [&] {
             for (auto& w : workers_)
                 if (!w->finished.load(std::memory_order_acquire)) return false;
             return true;
         };
         try {
+            for (auto& w : workers_)
+                if (int rc = rte_eal_remote_launch(Worker::loop, w.get(), w->lcore); rc != 0)
+                    throw RuntimeError(fmt::format("cannot start a worker on lcore {}: {}", w->lcore, std::strerror(-rc)));
             while (!all_done()) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                tick();
+                // Once stopping, the workers end within a walk: nothing to
+                // reload or print meanwhile.
+                if (!g_stop.load()) tick();
             }
         } catch (...) {
             g_stop.store(true);

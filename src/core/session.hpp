@@ -39,8 +39,9 @@ struct SessionOptions {
 
 class Session;
 
-// Where a session's packets come from and go. The session calls these in
-// the order they are declared.
+// Where a session's packets come from and go. A run calls these in the order
+// they are declared (reloads() when signals are installed); a reload asks
+// input_count(), live() and describe() again.
 class PacketIo {
 public:
     virtual ~PacketIo() = default;
@@ -68,9 +69,10 @@ public:
     virtual void stopped(Session& session) { (void)session; }
     // SIGHUP reads the configuration again (sl-forward).
     virtual bool reloads() const { return false; }
-    // After the graphs are gone, on every way out of a session that started
-    // the EAL: the devices' counters and the pools into `report`, then the
-    // devices and pools freed. Returns how many mbufs were not back.
+    // After the graphs are gone, on every way out of a session (also where
+    // nothing was started): the devices' counters and the pools into
+    // `report`, then the devices and pools freed before the EAL stops.
+    // Returns how many mbufs were not back.
     virtual unsigned close(RunReport& report) noexcept = 0;
     // What went wrong with the inputs (a capture cut short), or "".
     virtual std::string error() const { return {}; }

@@ -69,6 +69,8 @@ PayloadScanner::PayloadScanner(FilterContext& ctx, Kind kind)
     std::vector<const Arg*> pattern_args;
     bool nocase = false;
     ArgReader(args).remaining("pattern", pattern_args, 1).option("nocase", nocase).complete();
+    if (pattern_args.size() > kMaxPatterns)
+        args.fail(*pattern_args[kMaxPatterns], fmt::format("takes at most {} patterns", kMaxPatterns));
     unsigned flags = nocase ? HS_FLAG_CASELESS : 0;
     if (kind == Kind::regex) flags |= HS_FLAG_DOTALL;
 

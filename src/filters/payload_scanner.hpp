@@ -40,6 +40,8 @@ private:
     DropReason no_match_;
     uint64_t& scanned_bytes_;
     std::vector<uint64_t*> hits_;  // by pattern
+    // Enough for any rule set written by hand; Hyperscan compiles more, slowly.
+    static constexpr size_t kMaxPatterns = 1000;
     // A chain with more pieces than fit here is scanned from a linear copy.
     static constexpr unsigned kMaxSpans = 16;
     std::vector<uint8_t> linear_;

@@ -1,6 +1,7 @@
 // What the runtime keeps per node, shared by the files that make it up:
 // binding (runtime.cpp), the per-packet callbacks (nodes.cpp), reload
-// (reload.cpp) and reports (report.cpp). Nothing outside graph/ includes it.
+// (reload.cpp) and reports (report.cpp). Outside graph/ only the unit tests
+// touch these fields.
 #pragma once
 
 #include <array>

@@ -40,6 +40,9 @@ struct PcapWriter::Blocks {
     static void* writing_thread(void* self) noexcept;
 
     std::string path_;
+    // Records are cut to it; a block holds the longest.
+    static constexpr uint32_t kMaxSnaplen = 262144;
+    uint32_t snaplen_;
     int fd_ = -1;
     std::array<Block, kBlocks> blocks_;
     Block* current_ = nullptr;  // the block the worker fills
@@ -78,7 +81,8 @@ void PcapWriter::close() { blocks_->close(); }
 const std::string& PcapWriter::path() const noexcept { return blocks_->path_; }
 uint64_t PcapWriter::packets() const noexcept { return blocks_->packets_; }
 
-PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen) : path_(path) {
+PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen)
+    : path_(path), snaplen_(std::min<uint32_t>(snaplen, kMaxSnaplen)) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
     for (auto& b : blocks_) b.data = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
@@ -88,7 +92,7 @@ PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t 
         uint16_t major, minor;
         int32_t thiszone;
         uint32_t sigfigs, snaplen, linktype;
-    } header{0xa1b23c4d, 2, 4, 0, 0, snaplen, linktype};
+    } header{0xa1b23c4d, 2, 4, 0, 0, snaplen_, linktype};
     static_assert(sizeof(header) == 24);
     std::memcpy(current_->data.get(), &header, sizeof(header));
     current_->used = sizeof(header);
@@ -174,7 +178,7 @@ void PcapWriter::Blocks::put_header(uint64_t timestamp_ns, uint32_t captured, ui
 }
 
 bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
-    uint32_t length = rte_pktmbuf_pkt_len(m);
+    uint32_t length = std::min(rte_pktmbuf_pkt_len(m), snaplen_);
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
     uint8_t* out = current_->data.get() + current_->used;
@@ -193,6 +197,7 @@ bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_
 }
 
 bool PcapWriter::Blocks::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
+    length = std::min(length, snaplen_);
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
     std::memcpy(current_->data.get() + current_->used, data, length);

@@ -9,6 +9,7 @@
 // one more for the rest. Without bounds: 32 64 128. Non-IP packets get no
 // class (only `|else` takes them). It reads one header byte: Access::headers.
 #include <array>
+#include <string>
 #include <vector>
 
 #include <sl/filter.hpp>
@@ -21,7 +22,8 @@ public:
         const sl::Args& args = ctx.args();
         std::vector<const sl::Arg*> given;
         sl::ArgReader(args).remaining("TTL bound", given).complete();
-        if (given.size() > kMaxBounds) args.fail(*given[kMaxBounds], "takes at most 16 bounds");
+        if (given.size() > kMaxBounds)
+            args.fail(*given[kMaxBounds], "takes at most " + std::to_string(kMaxBounds) + " bounds");
         bound_count_ = given.size();
         if (bound_count_ == 0) {
             bounds_ = {32, 64, 128};

@@ -1,4 +1,4 @@
-// The four shadow-buffer policies (docs/architecture.md): how the bytes a
+// The four shadow-buffer policies (the README's "Shadow buffers"): how the bytes a
 // filter reads are served, in place from the imported segment or from a
 // shadow copy in local memory.
 #pragma once

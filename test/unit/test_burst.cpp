@@ -5,30 +5,15 @@
 
 #include <rte_mbuf.h>
 
-#include "core/eal.hpp"
+#include "eal_environment.hpp"
 #include "graph/node.hpp"
 #include "sdk/burst_access.hpp"
 #include "sdk/packet_state.hpp"
 
 namespace {
 
-rte_mempool* g_pool = nullptr;
-
-class Environment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        sl::core::EalConfig eal;
-        eal.user_args = {"-l", "0"};
-        sl::core::start_eal("test-burst", eal);
-        g_pool = rte_pktmbuf_pool_create("test_burst", 255, 0, 0, 256 + RTE_PKTMBUF_HEADROOM, 0);
-        ASSERT_NE(g_pool, nullptr);
-    }
-    void TearDown() override {
-        rte_mempool_free(g_pool);
-        sl::core::stop_eal();
-    }
-};
-[[maybe_unused]] auto* g_env = ::testing::AddGlobalTestEnvironment(new Environment);
+auto* g_eal = static_cast<sl_test::EalEnvironment*>(
+    ::testing::AddGlobalTestEnvironment(new sl_test::EalEnvironment("test-burst", 255, {})));
 
 using Bookkeeping = sl::detail::PacketBookkeeping;
 constexpr sl::DropReason kFull = 7;
@@ -39,7 +24,7 @@ struct Packets {
     uint32_t verdicts[4] = {};
     Packets() {
         for (auto& p : m) {
-            p = rte_pktmbuf_alloc(g_pool);
+            p = rte_pktmbuf_alloc(g_eal->pool());
             Bookkeeping::enter(p);
         }
     }
@@ -62,7 +47,7 @@ TEST(Burst, AFileSinksTakenMarksTheFirstPacketsWrittenAndDropsTheRest) {
     EXPECT_EQ(burst.drop_count(), 2);
     EXPECT_EQ(ledger.written, 0u) << "the fate is settled when the graph lets go, not here";
     rte_pktmbuf_free_bulk(p.m, 4);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(Burst, WhereEveryPathEndsTheDeviceGetsTheGraphsReference) {
@@ -81,10 +66,10 @@ TEST(Burst, WhereEveryPathEndsTheDeviceGetsTheGraphsReference) {
     EXPECT_EQ(ledger.written, 3u);
     EXPECT_EQ(ledger.drops[kFull], 1u) << "the refused one is dropped for the sink's reason";
     EXPECT_TRUE(burst.dropped(3));
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size) << "taken() freed what the device refused";
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size) << "taken() freed what the device refused";
 }
 
-TEST(Burst, IntoASharedSinkTheDeviceGetsAReferenceOfItsOwn) {
+TEST(Burst, IntoASinkWithFiltersAfterItTheDeviceGetsAReferenceOfItsOwn) {
     Packets p;
     sl::graph::Ledger ledger;
     sl::detail::SinkState sink{false, &ledger};
@@ -100,7 +85,7 @@ TEST(Burst, IntoASharedSinkTheDeviceGetsAReferenceOfItsOwn) {
     }
     EXPECT_EQ(ledger.written, 0u);
     rte_pktmbuf_free_bulk(p.m, 4);  // the graph's references, released downstream
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(Burst, AWrittenPacketStaysWrittenWhateverLaterBranchesDo) {

@@ -20,7 +20,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "core/eal.hpp"
+#include "eal_environment.hpp"
 #include "shadow/imported_region.hpp"
 #include "sdk/burst_access.hpp"
 #include "sdk/packet_state.hpp"
@@ -29,30 +29,15 @@
 
 namespace {
 
-rte_mempool* g_pool = nullptr;
-
-class Environment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        sl::core::EalConfig eal;
-        eal.user_args = {"-l", "0", "--vdev=dma_skeleton0", "--vdev=dma_skeleton1"};
-        sl::core::start_eal("test-shadow-engine", eal);
-        g_pool = rte_pktmbuf_pool_create("test_shadow", 1023, 0, 0, 256 + RTE_PKTMBUF_HEADROOM, 0);
-        ASSERT_NE(g_pool, nullptr);
-    }
-    void TearDown() override {
-        rte_mempool_free(g_pool);
-        sl::core::stop_eal();
-    }
-};
-[[maybe_unused]] auto* g_env = ::testing::AddGlobalTestEnvironment(new Environment);
+auto* g_eal = static_cast<sl_test::EalEnvironment*>(
+    ::testing::AddGlobalTestEnvironment(new sl_test::EalEnvironment("test-shadow-engine", 1023, {"--vdev=dma_skeleton0", "--vdev=dma_skeleton1"})));
 
 // A packet of `bytes` spread over segments of at most 256 bytes, its
 // payload offset set as the parser would.
 rte_mbuf* chained(const std::string& bytes, uint16_t payload_offset) {
     rte_mbuf* head = nullptr;
     for (size_t at = 0; at < bytes.size(); at += 256) {
-        rte_mbuf* seg = rte_pktmbuf_alloc(g_pool);
+        rte_mbuf* seg = rte_pktmbuf_alloc(g_eal->pool());
         size_t n = std::min<size_t>(256, bytes.size() - at);
         std::memcpy(rte_pktmbuf_append(seg, static_cast<uint16_t>(n)), bytes.data() + at, n);
         if (!head) head = seg;
@@ -132,7 +117,7 @@ TEST(PacketView, ReadsAcrossSegments) {
     EXPECT_EQ(payload.view(0).read(990, 20, scratch), nullptr) << "past the end";
     EXPECT_EQ(payload.writable(0), nullptr) << "read-only access gets no mutable pointer";
     rte_pktmbuf_free(m);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(PacketView, StopsWhereTheAccessEnds) {
@@ -149,7 +134,7 @@ TEST(PacketView, StopsWhereTheAccessEnds) {
     sl::Burst write = sl::detail::BurstAccess::make(packets, verdicts, 1, table.data(), sl::Access::write, nullptr);
     EXPECT_EQ(write.writable(0), rte_pktmbuf_mtod(m, uint8_t*));
     rte_pktmbuf_free(m);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
@@ -171,7 +156,7 @@ TEST(Shadows, HybridGathersAChainedPayloadIntoOneShadow) {
     EXPECT_EQ(through_view(burst.view(0), 54, 1000, &spans), bytes.substr(54));
     EXPECT_EQ(spans, 1u);
     rte_pktmbuf_free_bulk(packets, 2);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(Shadows, AFailedCopyDropsOnlyItsPacket) {
@@ -204,7 +189,7 @@ TEST(Shadows, AFailedCopyDropsOnlyItsPacket) {
     through_view(failed.view(0), 0, 1000, &spans);
     EXPECT_EQ(spans, 2u) << "read in place over its two segments";
     rte_pktmbuf_free_bulk(packets, 5);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 // Pulls four chained packets whole through a dma_skeleton (stopped first when
@@ -245,7 +230,7 @@ void pull_through_dma(const char* device, bool silent) {
         rte_pktmbuf_free_bulk(packets, 4);
     }
     sl::shadow::stop_dma_device(dev);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
 }
 
 TEST(DmaEngine, CopiesTheSameBytesAsTheCpu) { pull_through_dma("dma_skeleton0", false); }
@@ -263,7 +248,7 @@ TEST(Shadows, ASplitPacketIsServedAsHybridPromises) {
     rte_mbuf* packets[2];
     for (uint16_t payload_offset : {66, 150}) {  // headers within the first segment, and beyond it
         rte_mbuf* head = rte_pktmbuf_alloc(headers);
-        rte_mbuf* tail = rte_pktmbuf_alloc(g_pool);
+        rte_mbuf* tail = rte_pktmbuf_alloc(g_eal->pool());
         std::memcpy(rte_pktmbuf_append(head, 128), bytes.data(), 128);
         std::memcpy(rte_pktmbuf_append(tail, 72), bytes.data() + 128, 72);
         ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
@@ -292,7 +277,7 @@ TEST(Shadows, ASplitPacketIsServedAsHybridPromises) {
     }
     rte_pktmbuf_free_bulk(packets, 2);
     EXPECT_EQ(rte_mempool_avail_count(headers), headers->size);
-    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size);
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
     rte_mempool_free(headers);
 }
 

@@ -88,6 +88,10 @@ class FilterContext {
 public:
     virtual ~FilterContext() = default;
 
+    // The filter's arguments, valid while the constructor runs. Read them
+    // (sl::ArgReader) and call complete() before doing anything that lasts:
+    // what no read took is refused after the constructor too, but by then
+    // a file may have been opened.
     virtual const Args& args() const = 0;
     virtual const std::string& node_name() const = 0;
     // The input's link type as libpcap's DLT_ value (DLT_EN10MB, DLT_RAW, ...)

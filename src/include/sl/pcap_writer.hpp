@@ -22,7 +22,8 @@ public:
     PcapWriter(const PcapWriter&) = delete;
     PcapWriter& operator=(const PcapWriter&) = delete;
 
-    // Appends one packet (all of its segments). False once the file could not
+    // Appends one packet (all of its segments, cut to the snap length as a
+    // capture would be; at most 262144 bytes). False once the file could not
     // be written, and for every packet after that; the caller counts the
     // drop. Never throws.
     bool write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
