@@ -85,7 +85,7 @@ public:
         worker.tx_queues.assign(rte_eth_dev_count_avail(), 0);
     }
 
-    void start(unsigned, bool writes_packets, const std::atomic<bool>* stop) override {
+    void start(unsigned, PacketUse use, const std::atomic<bool>* stop) override {
         unsigned pool_size = kReplayPoolSize;
         if (rte_eth_dev_count_avail() > 0) {
             PortOptions port_options;
@@ -99,7 +99,7 @@ public:
         // every policy reads the records where the file is mapped (the
         // imported segment); prefetch also asks the kernel for the file
         // further ahead.
-        io::RecordMode mode = writes_packets || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
+        io::RecordMode mode = use.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
         if (mode == io::RecordMode::attach)
             for (auto& r : readers_) {
                 imported_.push_back(std::make_unique<shadow::ImportedRegion>(r->mapping(), r->size()));

@@ -178,9 +178,11 @@ int Session::run() {
                                                          static_cast<int>(rte_socket_id()));
         plan = std::make_unique<graph::Plan>(graph::plan(config, filter_registry(), plan_options()));
         instances = instantiate(*plan, false);
-        bool writes_packets = false;
-        for (const auto& i : instances) writes_packets |= i.writes_packets();
-        io_.start(static_cast<unsigned>(workers_.size()), writes_packets, &g_stop);
+        PacketUse use;
+        for (const auto& i : instances) use.writes |= i.writes_packets();
+        for (size_t n = 0; n < plan->nodes().size(); n++)
+            use.reads |= plan->nodes()[n].reads_parsed || instances[0].nodes()[n].access != Access::metadata;
+        io_.start(static_cast<unsigned>(workers_.size()), use, &g_stop);
     } catch (const std::exception& e) {
         return exit_status_after(e);
     }

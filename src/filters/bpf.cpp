@@ -154,5 +154,6 @@ private:
 
 SL_REGISTER_FILTER(Bpf, sl::FilterType{.name = "bpf",
                                        .access = sl::Access::headers,
+                                       .flags = sl::kNoParse,
                                        .summary = "keep packets that a tcpdump expression accepts",
                                        .usage = "bpf \"EXPR\" [jit=no]"})

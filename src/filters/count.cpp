@@ -22,5 +22,6 @@ private:
 
 SL_REGISTER_FILTER(Count, sl::FilterType{.name = "count",
                                          .access = sl::Access::metadata,
+                                         .flags = sl::kNoParse,
                                          .summary = "count packets and bytes, pass all",
                                          .usage = "count [name=NAME]"})

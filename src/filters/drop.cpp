@@ -16,4 +16,4 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop", .summary = "drop every packet", .usage = "drop"})
+SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop", .flags = sl::kNoParse, .summary = "drop every packet", .usage = "drop"})

@@ -23,4 +23,7 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head", .summary = "pass the first N packets", .usage = "head N"})
+SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head",
+                                        .flags = sl::kNoParse,
+                                        .summary = "pass the first N packets",
+                                        .usage = "head N"})

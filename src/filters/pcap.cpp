@@ -21,6 +21,6 @@ private:
 
 SL_REGISTER_FILTER(Pcap, sl::FilterType{.name = "pcap",
                                         .access = sl::Access::metadata,
-                                        .flags = sl::kSink | sl::kSharedByArgs,
+                                        .flags = sl::kSink | sl::kSharedByArgs | sl::kNoParse,
                                         .summary = "write packets to a pcap file",
                                         .usage = "pcap \"FILE\""})

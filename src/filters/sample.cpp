@@ -23,4 +23,7 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample", .summary = "pass 1 packet in N", .usage = "sample N"})
+SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample",
+                                          .flags = sl::kNoParse,
+                                          .summary = "pass 1 packet in N",
+                                          .usage = "sample N"})

@@ -65,6 +65,6 @@ private:
 
 SL_REGISTER_FILTER(Tx, sl::FilterType{.name = "tx",
                                       .access = sl::Access::metadata,
-                                      .flags = sl::kSink | sl::kSharedByArgs,
+                                      .flags = sl::kSink | sl::kSharedByArgs | sl::kNoParse,
                                       .summary = "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)",
                                       .usage = "tx N"})

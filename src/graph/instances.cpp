@@ -61,7 +61,7 @@ std::unique_ptr<Filter> construct(const PlanNode& node, Instance& instance, cons
     std::string from = origin.empty() ? "" : fmt::format(" (plugin {})", origin);
     std::unique_ptr<Filter> filter;
     try {
-        filter = node.type ? node.type->create(ctx) : packet::make_parse_filter(ctx);
+        filter = node.type ? node.type->create(ctx) : packet::make_input_filter(ctx);
         // What the filter did not read is not an argument it takes.
         args.check_all_read();
     } catch (const ConfigError& e) {
@@ -87,8 +87,9 @@ Instances::Instances(const Plan& plan, const WorkerContext& context, const Runti
         const PlanNode& node = planned[i];
         Instance& instance = nodes_[i];
         // A reload keeps the filter of a node that is the same as before:
-        // same name, same filter, same arguments.
-        if (previous) {
+        // same name, same filter, same arguments. The input node is each
+        // graph's own (the parser it holds is the graph's).
+        if (previous && node.type) {
             const auto& old = previous->nodes();
             for (size_t k = 0; k < old.size(); k++)
                 if (old[k]->name == node.name && old[k]->signature == node.signature && old[k]->filter) {

@@ -23,6 +23,9 @@
 namespace sl::shadow {
 class Shadows;
 }
+namespace sl::packet {
+class Parser;
+}
 
 namespace sl::graph {
 
@@ -38,6 +41,7 @@ struct Ledger {
 // What Burst::taken() and hand_over() need of the node a sink runs in.
 struct sl::detail::SinkState {
     bool ends_paths = false;  // every path through the node ends there
+    bool one_branch = false;  // no packet is ever on two branches: the graph is a chain
     graph::Ledger* ledger = nullptr;
 };
 
@@ -59,6 +63,21 @@ struct RuntimeNode {
     std::vector<std::pair<std::string, uint64_t>> info;
     Access access = Access::metadata;
     size_t adopts = SIZE_MAX;
+
+    // Decided when the graph is bound, from the plan and the instance.
+    // Parses the packets that reach it unparsed, before its filter runs.
+    packet::Parser* parser = nullptr;
+    // Whether the headers the parse reads are made local before it (where
+    // the policy copies headers); what the shadows must make local before
+    // the filter runs, and whether that can be anything.
+    bool pull_for_parse = false;
+    Access bring_in = Access::metadata;
+    bool may_pull = false;
+    // In a chain the node settles the fate of what it lets go of and frees
+    // it (the release node is for packets on several branches); after a
+    // sink, every packet it lets go of was written.
+    bool settles = false;
+    bool after_sink = false;
 
     // The run.
     shadow::Shadows* shadows = nullptr;  // the worker's

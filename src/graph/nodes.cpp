@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "graph/runtime.hpp"
+#include "packet/parse_filter.hpp"
 #include "sdk/burst_access.hpp"
 #include "sdk/packet_state.hpp"
 #include "sdk/registry.hpp"
@@ -54,30 +55,52 @@ T* context_of(const rte_node* node) {
     return p;
 }
 
+// The packets this node lets go of, for `reason`. In a chain (no packet is
+// ever on two branches) the node holds each one's only graph reference: it
+// settles their fate and frees them itself, a burst at a time. Elsewhere
+// the release node does, once every branch let go.
+void let_go(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count,
+            DropReason reason) {
+    if (n.settles) {
+        if (n.after_sink) n.sink.ledger->written += count;
+        else n.sink.ledger->drops[reason] += count;
+        rte_pktmbuf_free_bulk(packets, count);
+        return;
+    }
+    for (uint16_t i = 0; i < count; i++) Bookkeeping::let_go(packets[i], reason);
+    rte_node_enqueue(graph, node, 0, reinterpret_cast<void**>(packets), count);
+}
+
 // Makes local what the shadow policy wants local before the filter reads.
 // A packet whose pull failed is dropped as dma_error (the shadows moved it to
 // the end); returns how many packets the filter gets.
-uint16_t bring_in(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
-    if (n.access == Access::metadata && !n.pulls_ahead) return count;
-    uint16_t kept = n.shadows->prepare(packets, count, n.pulls_ahead ? Access::payload : n.access, n.policy,
-                                               n.shadow);
+uint16_t bring_in(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count,
+                  Access access) {
+    uint16_t kept = n.shadows->prepare(packets, count, access, n.policy, n.shadow);
     if (kept == count) return count;
     static const DropReason dma_error = drop_reason_id("dma_error");
     uint16_t failed = static_cast<uint16_t>(count - kept);
     n.in += failed;
     n.drops[dma_error] += failed;
-    for (uint16_t i = kept; i < count; i++) Bookkeeping::let_go(packets[i], dma_error);
-    rte_node_enqueue(graph, node, 0, reinterpret_cast<void**>(packets + kept), failed);
+    let_go(graph, node, n, packets + kept, failed, dma_error);
     return kept;
+}
+
+// What must happen before the filter reads: the packets it reads parsed
+// (headers made local first where the policy copies them), and the bytes
+// its access reaches made local. Returns how many packets the filter gets.
+uint16_t prepare(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
+    if (n.parser) {
+        if (n.pull_for_parse) count = bring_in(graph, node, n, packets, count, Access::headers);
+        n.parser->parse_unparsed(packets, count, n.shadows->table());
+    }
+    return n.may_pull ? bring_in(graph, node, n, packets, count, n.bring_in) : count;
 }
 
 Burst run_filter(RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
     std::memset(n.verdicts.data(), 0, sizeof(uint32_t) * count);
     shadow::Shadows& shadows = *n.shadows;
-    // The parser reads headers before it knows where they end: its view is
-    // the whole packet, while the shadows treat it as header-only.
-    Access view = n.type ? n.access : Access::payload;
-    Burst burst = detail::BurstAccess::make(packets, n.verdicts.data(), count, shadows.table(), view, &n.sink);
+    Burst burst = detail::BurstAccess::make(packets, n.verdicts.data(), count, shadows.table(), n.access, &n.sink);
     t_in_process = &n;
     n.filter->process(burst);
     t_in_process = nullptr;
@@ -112,16 +135,14 @@ bool route_uniform(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** 
     if (v & kDropBit) {
         auto reason = static_cast<DropReason>(v & 0xff);
         n.drops[reason] += count;
-        for (uint16_t i = 0; i < count; i++) Bookkeeping::let_go(packets[i], reason);
-        rte_node_enqueue(graph, node, 0, objs, count);
+        let_go(graph, node, n, packets, count, reason);
         return true;
     }
     n.out += count;
     const Targets& t = n.routing.lookup(v);
     size_t k = t.edges.size();
     if (k == 0) {
-        for (uint16_t i = 0; i < count; i++) Bookkeeping::let_go(packets[i], t.end_reason);
-        rte_node_enqueue(graph, node, 0, objs, count);
+        let_go(graph, node, n, packets, count, t.end_reason);
         return true;
     }
     if (k == 1 && whole_stream) {
@@ -135,6 +156,20 @@ bool route_uniform(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** 
 }
 
 void route(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
+    // Where the node settles fates itself (a chain), what it lets go of is
+    // freed together at the end.
+    rte_mbuf* gone[RTE_GRAPH_BURST_SIZE];
+    uint16_t gone_count = 0;
+    auto let_go_one = [&](rte_mbuf* m, DropReason reason) {
+        if (n.settles) {
+            if (n.after_sink) n.sink.ledger->written++;
+            else n.sink.ledger->drops[reason]++;
+            gone[gone_count++] = m;
+            return;
+        }
+        Bookkeeping::let_go(m, reason);
+        rte_node_enqueue_x1(graph, node, 0, m);
+    };
     for (uint16_t i = 0; i < count; i++) {
         rte_mbuf* m = packets[i];
         uint32_t v = n.verdicts[i];
@@ -146,21 +181,20 @@ void route(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets,
         if (v & kDropBit) {
             auto reason = static_cast<DropReason>(v & 0xff);
             n.drops[reason]++;
-            Bookkeeping::let_go(m, reason);
-            rte_node_enqueue_x1(graph, node, 0, m);
+            let_go_one(m, reason);
             continue;
         }
         n.out++;
         const Targets& t = n.routing.lookup(v);
         size_t k = t.edges.size();
         if (k == 0) {
-            Bookkeeping::let_go(m, t.end_reason);
-            rte_node_enqueue_x1(graph, node, 0, m);
+            let_go_one(m, t.end_reason);
             continue;
         }
         if (k > 1) share(m, k);
         for (Edge e : t.edges) rte_node_enqueue_x1(graph, node, e, m);
     }
+    if (gone_count) rte_pktmbuf_free_bulk(gone, gone_count);
 }
 
 }  // namespace
@@ -198,7 +232,6 @@ uint16_t NodeCallbacks::source(rte_graph* graph, rte_node* node, void**, uint16_
     void** out = rte_node_next_stream_get(graph, node, 0, RTE_GRAPH_BURST_SIZE);
     auto** packets = reinterpret_cast<rte_mbuf**>(out);
     uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE);
-    for (uint16_t i = 0; i < n; i++) Bookkeeping::enter(packets[i]);
     rt->shadows_->begin_walk(packets, n, rt->rx_shadow_);
     rt->ledger_.read += n;
     if (n) rte_node_next_stream_put(graph, node, 0, n);
@@ -211,7 +244,7 @@ uint16_t NodeCallbacks::filter(rte_graph* graph, rte_node* node, void** objs, ui
     // A node with several predecessors can receive more than one burst at
     // once; filters always see at most RTE_GRAPH_BURST_SIZE packets.
     if (count <= RTE_GRAPH_BURST_SIZE) {
-        uint16_t kept = bring_in(graph, node, n, packets, count);
+        uint16_t kept = prepare(graph, node, n, packets, count);
         if (kept == 0) return count;
         Burst burst = run_filter(n, packets, kept);
         if (kept == count && burst.drop_count() == 0 && n.routing.single) {
@@ -224,7 +257,7 @@ uint16_t NodeCallbacks::filter(rte_graph* graph, rte_node* node, void** objs, ui
     }
     for (uint16_t done = 0; done < count;) {
         uint16_t chunk = std::min<uint16_t>(RTE_GRAPH_BURST_SIZE, count - done);
-        uint16_t kept = bring_in(graph, node, n, packets + done, chunk);
+        uint16_t kept = prepare(graph, node, n, packets + done, chunk);
         if (kept) {
             run_filter(n, packets + done, kept);
             if (!route_uniform(graph, node, n, packets + done, kept, false)) route(graph, node, n, packets + done, kept);
@@ -269,6 +302,17 @@ rte_mbuf** Burst::hand_over() noexcept {
     }
     // Every path ends here: the graph's references go to the device, so the
     // graph neither takes more references nor releases them.
+    if (sink_->one_branch) {
+        // Each packet's reference is the graph's only one: every packet's
+        // fate is settled here, and nothing reads its count again.
+        for (uint16_t w = 0; w < 4; w++) {
+            unsigned bits = std::clamp<int>(size_ - w * 64, 0, 64);
+            last_[w] = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+        }
+        sink_->ledger->written += size_;
+        std::fill_n(verdicts_, size_, detail::kHandedOverBit);
+        return packets_;
+    }
     for (uint16_t i = 0; i < size_; i++) {
         rte_mbuf* m = packets_[i];
         uint8_t& refs = Bookkeeping::graph_refs(m);

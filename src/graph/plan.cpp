@@ -19,7 +19,7 @@ public:
         PlanNode parse;
         parse.name = "parse";
         parse.signature = "parse";
-        parse.access = Access::headers;
+        parse.access = Access::metadata;  // the input port only; the parse itself is lazy
         parse.policy = options.shadow;
         plan_.nodes_.push_back(std::move(parse));
     }
@@ -180,7 +180,7 @@ private:
         node.where = stage.where;
         node.signature = signature;
         node.access = type.access;
-        node.reads_parsed = type.access != Access::metadata || (type.flags & kClassifier);
+        node.reads_parsed = !(type.flags & kNoParse);
         node.policy = policy;
         if (name.empty()) {
             size_t same = 1;
@@ -237,6 +237,7 @@ private:
             return paths[i] = std::max<uint64_t>(n, 1);
         };
         const PlanNode& parse = nodes()[0];
+        plan_.branches_ = count_paths(0);
         if (count_paths(0) > 255)
             throw ConfigError(parse.outs.empty() ? Location{} : parse.outs[0].where,
                               fmt::format("a packet could be on {} branches at once; at most 255 are allowed",
@@ -288,12 +289,6 @@ const PlanNode* Plan::find(std::string_view name) const noexcept {
     for (const auto& n : nodes_)
         if (n.name == name) return &n;
     return nullptr;
-}
-
-bool Plan::copies() const noexcept {
-    for (const auto& n : nodes_)
-        if (n.policy.policy != shadow::Policy::zero_copy) return true;
-    return false;
 }
 
 Plan plan(const lang::Program& program, const Registry& registry, const PlanOptions& options) {

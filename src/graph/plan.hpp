@@ -4,11 +4,13 @@
 // filter instance (a shared sink once), checks the graph (unknown names,
 // loops, too many branches, class edges) and decides, per node, its routing,
 // the access its type declares, the shadow policy its reads are served under
-// and whether it reads what the parser finds. It needs no EAL and runs no
+// and whether it reads what the parser finds (packets are parsed at the
+// first node that does, and only there). It needs no EAL and runs no
 // filter code, so its errors (file:line:col) and decisions are tested alone.
 //
-// Node 0 is the parse node: the source feeds it every packet, and its class
-// is the packet's input, so that `rx N` is its class-N edge.
+// Node 0 is the input node ("parse" in reports): the source feeds it every
+// packet, and its class is the packet's input, so that `rx N` is its class-N
+// edge.
 #pragma once
 
 #include <cstddef>
@@ -48,7 +50,7 @@ struct PlanNode {
     // equal filters, so a reload keeps the filter of such a node.
     std::string signature;
     Access access = Access::metadata;  // what the type declares; a filter may change it
-    bool reads_parsed = false;         // reads what the parser finds (offsets, ports, classes)
+    bool reads_parsed = false;         // reads what the parser finds: not kNoParse
     shadow::PolicyConfig policy;       // --shadow, or its stream's `shadow NAME POLICY`
     // The first filter after a stream whose policy is prefetch: it pulls
     // every packet whole, whatever it reads itself.
@@ -66,13 +68,15 @@ public:
     const std::vector<PlanNode>& nodes() const noexcept { return nodes_; }
     const PlanNode* find(std::string_view name) const noexcept;
     const PlanOptions& options() const noexcept { return options_; }
-    // True when some node's policy copies bytes into shadows.
-    bool copies() const noexcept;
+    // The most branches a packet can be on at once (paths from rx to the
+    // ends of the graph): 1 when the graph is one chain.
+    uint64_t branches() const noexcept { return branches_; }
 
 private:
     friend class Planner;
     PlanOptions options_;
     std::vector<PlanNode> nodes_;
+    uint64_t branches_ = 1;
 };
 
 // Throws ConfigError pointing into the configuration.

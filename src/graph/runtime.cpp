@@ -10,6 +10,7 @@
 #include <rte_string_fns.h>
 
 #include "graph/nodes.hpp"
+#include "packet/parse_filter.hpp"
 #include "shadow/shadows.hpp"
 
 namespace sl::graph {
@@ -70,10 +71,32 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
         node->info = std::move(built[i].info);
         node->access = built[i].access;
         node->adopts = built[i].adopts;
-        node->sink = {p.ends_paths(), &ledger_};
+        node->sink = {p.ends_paths(), plan.branches() == 1, &ledger_};
         nodes_.push_back(std::move(node));
     }
-    shadows_ = std::make_unique<shadow::Shadows>(plan.options().shadow, plan.copies(), context_.largest_packet,
+    auto* input = static_cast<packet::InputFilter*>(nodes_[0]->filter.get());
+    input->classify_by_port(!nodes_[0]->routing.classes.empty());
+    bool copies = plan.options().shadow.policy == shadow::Policy::prefetch;
+    for (size_t i = 0; i < nodes_.size(); i++) {
+        RuntimeNode& node = *nodes_[i];
+        // A filter that pulls payloads under hybrid finds them by the parsed
+        // payload offset, whether or not it reads parsed fields itself.
+        bool by_offset = node.policy.policy == shadow::Policy::hybrid && node.policy.fixed_threshold == 0 &&
+                         (node.access == Access::payload || node.access == Access::write);
+        if (planned[i].reads_parsed || by_offset) node.parser = &input->parser();
+        node.pull_for_parse = node.parser && shadow::may_pull(node.policy, Access::headers);
+        node.bring_in = node.pulls_ahead ? Access::payload : node.access;
+        node.may_pull = shadow::may_pull(node.policy, node.bring_in);
+        copies |= node.may_pull || node.pull_for_parse;
+        node.settles = plan.branches() == 1;
+    }
+    // In a chain each node has one predecessor: a packet past a sink was
+    // taken by it (what the sink refused, it dropped itself).
+    for (size_t pass = 0; pass < nodes_.size(); pass++)
+        for (size_t i = 0; i < nodes_.size(); i++)
+            for (size_t s : nodes_[i]->successors)
+                nodes_[s]->after_sink |= nodes_[i]->after_sink || (nodes_[i]->type && (nodes_[i]->type->flags & kSink));
+    shadows_ = std::make_unique<shadow::Shadows>(plan.options().shadow, copies, context_.largest_packet,
                                                  context_.socket, context_.copy_engine);
     for (auto& node : nodes_) node->shadows = shadows_.get();
     bind();

@@ -167,6 +167,7 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
         m->port = static_cast<uint16_t>(i);
         detail::set_timestamp_ns(m, in.pending.timestamp_ns);
         detail::mutable_meta(m).wire_len = in.pending.wire_len;
+        detail::PacketBookkeeping::enter(m);
         last_ts_ = in.pending.timestamp_ns;
         in.has_pending = false;
         n++;

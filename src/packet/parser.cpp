@@ -267,6 +267,7 @@ void parse(rte_mbuf* m, const uint8_t* data, uint32_t length, int dlt) noexcept 
     PacketMeta& pm = detail::mutable_meta(m);
     Layers layers;
     parse_into(data, length, rte_pktmbuf_pkt_len(m), pm.wire_len > rte_pktmbuf_pkt_len(m), dlt, pm, layers);
+    pm.flags |= kParsed;
     m->l2_len = layers.l2_len;
     m->l3_len = layers.l3_len;
     m->l4_len = layers.l4_len;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <sl/burst.hpp>
+
 namespace sl::shadow {
 
 enum class Policy : uint8_t {
@@ -24,6 +26,14 @@ struct PolicyConfig {
     uint32_t fixed_threshold = 0;
     bool operator==(const PolicyConfig&) const = default;
 };
+
+// Whether a reader with `access` can ever want bytes made local under
+// `config`: never what reads no byte, never under zero-copy, and not a
+// header reader under hybrid.
+inline bool may_pull(const PolicyConfig& config, Access access) noexcept {
+    if (access == Access::metadata || config.policy == Policy::zero_copy) return false;
+    return config.policy != Policy::hybrid || access == Access::payload || access == Access::write;
+}
 
 // "zero-copy", "copy-once", "hybrid", "hybrid:N" or "prefetch"; nullopt with
 // `error` set otherwise.

@@ -54,6 +54,12 @@ Shadows::~Shadows() {
 }
 
 void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexcept {
+    // Copies still in flight (prefetch pulls that no reader waited for) land
+    // before their memory is reused.
+    if (waiting_) {
+        flush(c);
+        failed_ = {};
+    }
     used_ = 0;
     // When nothing copies the table stays empty, so any slot reads as "in place".
     if (!copies_) return;
@@ -81,7 +87,10 @@ uint32_t Shadows::wanted_from(const rte_mbuf* m, Access access, const PolicyConf
     case Policy::hybrid: break;
     }
     if (access == Access::headers) return UINT32_MAX;
-    return policy.fixed_threshold ? policy.fixed_threshold : meta(m).payload_offset;
+    if (policy.fixed_threshold) return policy.fixed_threshold;
+    // The runtime parses before a payload reader under hybrid; a packet it
+    // could not is pulled whole.
+    return detail::PacketBookkeeping::parsed(m) ? meta(m).payload_offset : 0;
 }
 
 bool Shadows::add_pull(rte_mbuf* m, uint16_t slot, uint32_t from, Counters& c) noexcept {
@@ -161,7 +170,10 @@ void Shadows::account_in_place(rte_mbuf* const* packets, uint16_t count, Access 
     for (uint16_t i = 0; i < count; i++) {
         const rte_mbuf* m = packets[i];
         uint32_t length = rte_pktmbuf_pkt_len(m);
-        uint32_t end = access == Access::headers ? std::min<uint32_t>(meta(m).payload_offset, length) : length;
+        // A header reader sees up to the payload offset, or all of a packet
+        // nothing parsed (sl::kNoParse filters).
+        bool headers = access == Access::headers && detail::PacketBookkeeping::parsed(m);
+        uint32_t end = headers ? std::min<uint32_t>(meta(m).payload_offset, length) : length;
         const detail::Shadow& local = table_[detail::PacketBookkeeping::shadow_slot(m)];
         uint32_t local_from = local.data ? local.from : UINT32_MAX;
         bytes += std::min(end, local_from);

@@ -294,8 +294,10 @@ TEST_F(Replay, LargeRecordsComeOutWholeUnderEveryPolicy) {
 // Bad input: clear messages and exit codes, never a crash or a hang.
 
 TEST_F(Replay, MalformedPacketsFlowThroughUnchanged) {
+    // ipproto reads the parser's fields: every packet is parsed, malformed
+    // ones counted, and all of them go on.
     std::string in = sample("malformed.pcap");
-    Result r = replay({"-q", "-e", "rx | count | pcap \"" + path("out.pcap") + "\"", "--stats-json", path("s.json"), in});
+    Result r = replay({"-q", "-e", "rx | ipproto | pcap \"" + path("out.pcap") + "\"", "--stats-json", path("s.json"), in});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(read_capture(path("out.pcap")) == read_capture(in));
     Stats s = stats_of(path("s.json"));
@@ -308,6 +310,37 @@ TEST_F(Replay, MalformedPacketsFlowThroughUnchanged) {
                                "truncated_ethernet"})
         EXPECT_GT(s.of("parse", std::string("malformed.") + reason), 0u) << reason;
     expect_conservation(s);
+}
+
+// The malformed packets the input node counted, over every reason.
+uint64_t malformed(const Stats& s) {
+    uint64_t n = 0;
+    for (const auto& [name, value] : s.node("parse").at("counters").items())
+        if (name.rfind("malformed.", 0) == 0) n += value.get<uint64_t>();
+    return n;
+}
+
+TEST_F(Replay, AGraphThatReadsNoHeaderParsesNoPacket) {
+    std::string in = sample("malformed.pcap");
+    Result r = replay({"-q", "-e", "rx | count | pcap \"" + path("out.pcap") + "\"", "--stats-json", path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(read_capture(path("out.pcap")) == read_capture(in));
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(malformed(s), 0u) << "nothing was parsed, so nothing was found malformed";
+    expect_conservation(s);
+}
+
+TEST_F(Replay, OnlyThePacketsThatReachAHeaderReaderAreParsed) {
+    std::string in = sample("malformed.pcap");
+    Result all = replay({"-q", "--loop", "10", "-e", "rx | ipproto", "--stats-json", path("all.json"), in});
+    Result tenth =
+        replay({"-q", "--loop", "10", "-e", "rx | sample 10 | ipproto", "--stats-json", path("tenth.json"), in});
+    ASSERT_EQ(all.status, 0) << all.err;
+    ASSERT_EQ(tenth.status, 0) << tenth.err;
+    uint64_t every = malformed(stats_of(path("all.json"))), sampled = malformed(stats_of(path("tenth.json")));
+    EXPECT_GT(every, 20u);
+    EXPECT_LT(sampled, every / 2) << "the packets sample dropped were never parsed";
+    EXPECT_GT(sampled, 0u);
 }
 
 TEST_F(Replay, ABadCaptureExitsOneWithALineNamingIt) {

@@ -35,7 +35,7 @@ struct Packets {
 TEST(Burst, AFileSinksTakenMarksTheFirstPacketsWrittenAndDropsTheRest) {
     Packets p;
     sl::graph::Ledger ledger;
-    sl::detail::SinkState sink{false, &ledger};
+    sl::detail::SinkState sink{false, false, &ledger};
     sl::Burst burst = sl::detail::BurstAccess::make(p.m, p.verdicts, 4, nullptr, sl::Access::metadata, &sink);
     burst.taken(2, kFull);
     EXPECT_TRUE(Bookkeeping::written(p.m[0]));
@@ -53,7 +53,7 @@ TEST(Burst, AFileSinksTakenMarksTheFirstPacketsWrittenAndDropsTheRest) {
 TEST(Burst, WhereEveryPathEndsTheDeviceGetsTheGraphsReference) {
     Packets p;
     sl::graph::Ledger ledger;
-    sl::detail::SinkState sink{true, &ledger};
+    sl::detail::SinkState sink{true, false, &ledger};
     sl::Burst burst = sl::detail::BurstAccess::make(p.m, p.verdicts, 4, nullptr, sl::Access::metadata, &sink);
     rte_mbuf** out = burst.hand_over();
     for (uint16_t i = 0; i < 4; i++) {
@@ -69,10 +69,26 @@ TEST(Burst, WhereEveryPathEndsTheDeviceGetsTheGraphsReference) {
     EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size) << "taken() freed what the device refused";
 }
 
+TEST(Burst, InAChainTheDeviceGetsTheGraphsOnlyReference) {
+    // Where no packet is ever on two branches, nothing needs counting per packet.
+    Packets p;
+    sl::graph::Ledger ledger;
+    sl::detail::SinkState sink{true, true, &ledger};
+    sl::Burst burst = sl::detail::BurstAccess::make(p.m, p.verdicts, 4, nullptr, sl::Access::metadata, &sink);
+    rte_mbuf** out = burst.hand_over();
+    rte_pktmbuf_free_bulk(out, 2);  // the device took two
+    burst.taken(2, kFull);
+    EXPECT_EQ(ledger.written, 2u);
+    EXPECT_EQ(ledger.drops[kFull], 2u);
+    EXPECT_TRUE(burst.dropped(2));
+    EXPECT_FALSE(burst.dropped(1));
+    EXPECT_EQ(rte_mempool_avail_count(g_eal->pool()), g_eal->pool()->size);
+}
+
 TEST(Burst, IntoASinkWithFiltersAfterItTheDeviceGetsAReferenceOfItsOwn) {
     Packets p;
     sl::graph::Ledger ledger;
-    sl::detail::SinkState sink{false, &ledger};
+    sl::detail::SinkState sink{false, false, &ledger};
     sl::Burst burst = sl::detail::BurstAccess::make(p.m, p.verdicts, 4, nullptr, sl::Access::metadata, &sink);
     rte_mbuf** out = burst.hand_over();
     for (uint16_t i = 0; i < 4; i++) EXPECT_EQ(rte_mbuf_refcnt_read(out[i]), 2);

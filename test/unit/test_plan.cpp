@@ -29,12 +29,12 @@ const Registry& registry() {
                                 error))
                 << error;
         };
-        add("bpf", Access::headers, 0);
-        add("count", Access::metadata, 0);
+        add("bpf", Access::headers, kNoParse);
+        add("count", Access::metadata, kNoParse);
         add("ipproto", Access::metadata, kClassifier);
         add("match", Access::payload, kClassifier);
-        add("tx", Access::metadata, kSink | kSharedByArgs);
-        add("pcap", Access::metadata, kSink | kSharedByArgs);
+        add("tx", Access::metadata, kSink | kSharedByArgs | kNoParse);
+        add("pcap", Access::metadata, kSink | kSharedByArgs | kNoParse);
         return reg;
     }();
     return r;
@@ -157,10 +157,18 @@ TEST(Plan, EqualSignaturesMeanEqualFiltersWhateverTheName) {
 TEST(Plan, EachNodeCarriesWhatItsTypeReads) {
     Plan p = plan_of("p = rx | ipproto\np |6 count\nrx | bpf \"tcp\" | match \"GET\"");
     EXPECT_EQ(node(p, "count#1").access, Access::metadata);
-    EXPECT_FALSE(node(p, "count#1").reads_parsed);
-    EXPECT_TRUE(node(p, "ipproto#1").reads_parsed) << "a classifier reads the parser's fields";
     EXPECT_EQ(node(p, "bpf#1").access, Access::headers);
     EXPECT_EQ(node(p, "match#1").access, Access::payload);
+}
+
+TEST(Plan, OnlyFiltersThatReadWhatTheParserFindsNeedTheParse) {
+    Plan p = plan_of("p = rx | ipproto\np |6 count | tx 1\nrx | bpf \"tcp\" | match \"GET\"");
+    EXPECT_TRUE(node(p, "ipproto#1").reads_parsed) << "a classifier on parsed fields";
+    EXPECT_TRUE(node(p, "match#1").reads_parsed) << "it finds the payload by the parsed offsets";
+    EXPECT_FALSE(node(p, "count#1").reads_parsed);
+    EXPECT_FALSE(node(p, "tx#1").reads_parsed);
+    EXPECT_FALSE(node(p, "bpf#1").reads_parsed) << "bpf reads the bytes itself";
+    EXPECT_FALSE(node(p, "parse").reads_parsed) << "the input node only reads the input port";
 }
 
 TEST(Plan, AStreamsShadowPolicyServesItsReaders) {
@@ -180,12 +188,6 @@ TEST(Plan, TheFirstReaderOfAPrefetchStreamPullsWholePackets) {
     EXPECT_TRUE(node(p, "count#1").pulls_ahead);
     EXPECT_FALSE(node(p, "count#2").pulls_ahead);
     EXPECT_FALSE(node(p, "bpf#1").pulls_ahead);
-}
-
-TEST(Plan, ZeroCopyEverywhereCopiesNothing) {
-    EXPECT_FALSE(plan_of("rx | match \"x\"", 1, "zero-copy").copies());
-    EXPECT_TRUE(plan_of("rx | match \"x\"", 1, "hybrid").copies());
-    EXPECT_TRUE(plan_of("web = rx | count\nweb | match \"x\"\nshadow web copy-once", 1, "zero-copy").copies());
 }
 
 TEST(PlanErrors, AnUnknownFilterSuggestsTheNearestName) {

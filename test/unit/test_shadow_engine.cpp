@@ -47,6 +47,7 @@ rte_mbuf* chained(const std::string& bytes, uint16_t payload_offset) {
     pm = {};
     pm.wire_len = rte_pktmbuf_pkt_len(head);
     pm.payload_offset = payload_offset;
+    pm.flags = sl::kParsed;
     return head;
 }
 
@@ -255,6 +256,7 @@ TEST(Shadows, ASplitPacketIsServedAsHybridPromises) {
         sl::PacketMeta& pm = sl::detail::mutable_meta(head);
         pm = {};
         pm.payload_offset = payload_offset;
+    pm.flags = sl::kParsed;
         packets[payload_offset == 66 ? 0 : 1] = head;
     }
     sl::shadow::Counters c;

@@ -55,9 +55,10 @@ public:
     // Packet i's bytes, as far as this filter's access reaches (sl/view.hpp).
     PacketView view(uint16_t i) const noexcept {
         const rte_mbuf* m = packets_[i];
-        uint32_t limit = access_ == Access::metadata  ? 0
-                         : access_ == Access::headers ? meta(m).payload_offset
-                                                      : UINT32_MAX;
+        const PacketMeta& pm = meta(m);
+        uint32_t limit = access_ == Access::metadata                              ? 0
+                         : access_ == Access::headers && (pm.flags & kParsed) ? pm.payload_offset
+                                                                                : UINT32_MAX;
         return PacketView(m, limit, shadows_ ? &shadows_[meta(m).runtime.shadow_slot_] : nullptr);
     }
     // The first segment's bytes of packet i to modify in place; null unless

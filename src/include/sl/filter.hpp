@@ -67,6 +67,12 @@ enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
     kSink = 1u << 1,          // writes packets out (pcap, tx)
     kSharedByArgs = 1u << 2,  // instances with the same arguments are one node (`tx 1` twice)
+    // process() reads nothing the parser finds (offsets, ports, VLANs, the
+    // protocol, the flags): packets need no parse for it. count and the
+    // sinks read only wire_len; bpf reads the bytes itself. Without it, the
+    // runtime parses every packet before the filter sees it. A header
+    // filter's view of a packet nothing parsed reaches the whole packet.
+    kNoParse = 1u << 3,
 };
 
 class Filter {

@@ -1,5 +1,12 @@
-// The per-packet metadata that the parser writes once, where a packet enters
-// the graph, and that every filter reads instead of parsing again.
+// The per-packet metadata that the parser writes once, and that every filter
+// reads instead of parsing again.
+//
+// A packet is parsed at the first node that reads what the parser finds, and
+// only there: a graph in which no filter reads headers never touches packet
+// bytes. A filter's type says whether it needs the parse (sl::kNoParse
+// says it does not); one that does always gets parsed packets. wire_len is
+// the source's and always valid; every other field is valid once the flags
+// say kParsed.
 //
 // The layer lengths and packet type live in the mbuf's own fields (l2_len,
 // l3_len, l4_len, packet_type) so that DPDK libraries understand them too; what
@@ -87,6 +94,9 @@ enum PacketFlag : uint8_t {
     kHasPorts = 1 << 4,
     kIsFragment = 1 << 5,       // any fragment, first or later
     kIsLaterFragment = 1 << 6,  // offset > 0: no transport header here
+    // The parser ran on this packet. Before, the offsets and the other flags
+    // say nothing: no IP, no ports, no payload offset.
+    kParsed = 1 << 7,
 };
 
 namespace detail {
