@@ -67,7 +67,7 @@ public:
         worker.largest_packet = kLargestFrame;
     }
 
-    void start(unsigned workers, PacketUse use, const std::atomic<bool>* stop) override {
+    void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
         PortOptions port_options = options_.ports;
         port_options.workers = workers;
         port_options.tx_queues = static_cast<uint16_t>(options_.tx_queues);
@@ -76,7 +76,7 @@ public:
             std::vector<RxQueue> mine;
             for (const auto& q : ports_->rx_queues())
                 if (q.worker == w) mine.push_back(q);
-            sources_.push_back(std::make_unique<PortSource>(std::move(mine), options_.ports.burst, stop, use.reads));
+            sources_.push_back(std::make_unique<PortSource>(std::move(mine), options_.ports.burst, stop, needs));
         }
     }
 

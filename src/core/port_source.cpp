@@ -11,8 +11,9 @@
 
 namespace sl::core {
 
-PortSource::PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop, bool prefetch)
-    : queues_(std::move(queues)), burst_(burst), stop_(stop), prefetch_(prefetch) {}
+PortSource::PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop,
+                       io::PacketNeeds needs)
+    : queues_(std::move(queues)), burst_(burst), stop_(stop), needs_(needs) {}
 
 uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
     if (queues_.empty() || stop_->load(std::memory_order_relaxed)) return 0;
@@ -25,7 +26,7 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
         if (got == 0) continue;
         // One clock read per burst: pcap sinks need wall-clock times, and the
         // packets of one burst arrived within microseconds of each other.
-        if (now == 0) {
+        if (now == 0 && needs_.meta) {
             timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             now = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
@@ -37,12 +38,15 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
         for (uint16_t i = n; i < n + got; i++) {
             rte_mbuf* m = packets[i];
             m->port = q.port;
-            detail::set_timestamp_ns(m, now);
-            detail::mutable_meta(m).wire_len = rte_pktmbuf_pkt_len(m);
-            detail::PacketBookkeeping::enter(m);
+            if (needs_.meta) {
+                detail::set_timestamp_ns(m, now);
+                detail::mutable_meta(m).wire_len = rte_pktmbuf_pkt_len(m);
+            }
+            if (needs_.unparsed) detail::PacketBookkeeping::mark_unparsed(m);
+            if (needs_.references) detail::PacketBookkeeping::first_reference(m);
             // Where filters read the packets' first bytes, ask for them now,
             // so that the misses of the whole burst overlap.
-            if (prefetch_) rte_prefetch0(rte_pktmbuf_mtod(m, void*));
+            if (needs_.bytes) rte_prefetch0(rte_pktmbuf_mtod(m, void*));
         }
         n += got;
     }

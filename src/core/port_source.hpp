@@ -11,9 +11,7 @@ namespace sl::core {
 
 class PortSource final : public io::Source {
 public:
-    // `prefetch`: ask for each packet's first bytes as it arrives, for the
-    // filters that read them.
-    PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop, bool prefetch);
+    PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop, io::PacketNeeds needs);
 
     // Polls each queue at most once, up to `max` packets in all, starting
     // where the last call stopped so that no queue is favoured.
@@ -25,7 +23,7 @@ private:
     uint16_t burst_;
     size_t next_ = 0;
     const std::atomic<bool>* stop_;
-    bool prefetch_;
+    io::PacketNeeds needs_;
 };
 
 }  // namespace sl::core

@@ -85,7 +85,7 @@ public:
         worker.tx_queues.assign(rte_eth_dev_count_avail(), 0);
     }
 
-    void start(unsigned, PacketUse use, const std::atomic<bool>* stop) override {
+    void start(unsigned, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
         unsigned pool_size = kReplayPoolSize;
         if (rte_eth_dev_count_avail() > 0) {
             PortOptions port_options;
@@ -99,7 +99,7 @@ public:
         // every policy reads the records where the file is mapped (the
         // imported segment); prefetch also asks the kernel for the file
         // further ahead.
-        io::RecordMode mode = use.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
+        io::RecordMode mode = needs.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
         if (mode == io::RecordMode::attach)
             for (auto& r : readers_) {
                 imported_.push_back(std::make_unique<shadow::ImportedRegion>(r->mapping(), r->size()));
@@ -108,7 +108,7 @@ public:
         if (options_.session.shadow.policy.policy == shadow::Policy::prefetch)
             for (auto& r : readers_) r->set_read_ahead(kPrefetchReadAhead);
         source_ = std::make_unique<io::CaptureSource>(readers_, pool_, mode, options_.pacing, options_.loops, stop,
-                                                      options_.segment_bytes);
+                                                      options_.segment_bytes, needs);
     }
 
     io::Source& source(unsigned) override { return *source_; }

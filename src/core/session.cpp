@@ -15,6 +15,7 @@
 
 #include "core/command_line.hpp"
 #include "core/diagnostics.hpp"
+#include "graph/needs.hpp"
 #include "sdk/registry.hpp"
 
 namespace sl::core {
@@ -178,11 +179,7 @@ int Session::run() {
                                                          static_cast<int>(rte_socket_id()));
         plan = std::make_unique<graph::Plan>(graph::plan(config, filter_registry(), plan_options()));
         instances = instantiate(*plan, false);
-        PacketUse use;
-        for (const auto& i : instances) use.writes |= i.writes_packets();
-        for (size_t n = 0; n < plan->nodes().size(); n++)
-            use.reads |= plan->nodes()[n].reads_parsed || instances[0].nodes()[n].access != Access::metadata;
-        io_.start(static_cast<unsigned>(workers_.size()), use, &g_stop);
+        io_.start(static_cast<unsigned>(workers_.size()), graph::packet_needs(*plan, instances[0]), &g_stop);
     } catch (const std::exception& e) {
         return exit_status_after(e);
     }

@@ -39,12 +39,6 @@ struct SessionOptions {
 
 class Session;
 
-// What the graphs will do with the packets, for the sources: whether some
-// filter modifies them in place, and whether any reads their bytes.
-struct PacketUse {
-    bool writes = false;
-    bool reads = false;
-};
 
 // Where a session's packets come from and go. A run calls these in the order
 // they are declared (reloads() when signals are installed); a reload asks
@@ -67,7 +61,7 @@ public:
     virtual void describe(graph::WorkerContext& worker) const = 0;
     // Once every worker's filters exist: the devices, pools and sources.
     // Throws.
-    virtual void start(unsigned workers, PacketUse use, const std::atomic<bool>* stop) = 0;
+    virtual void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) = 0;
     virtual io::Source& source(unsigned worker) = 0;
     // On the main lcore: once the graphs run, every ~20 ms (or every 1024
     // walks where the main lcore walks), and once they stopped.

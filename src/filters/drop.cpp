@@ -16,4 +16,8 @@ private:
 
 }  // namespace
 
-SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop", .flags = sl::kNoParse, .summary = "drop every packet", .usage = "drop"})
+SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop",
+                                        .access = sl::Access::none,
+                                        .flags = sl::kNoParse,
+                                        .summary = "drop every packet",
+                                        .usage = "drop"})

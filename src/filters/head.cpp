@@ -24,6 +24,7 @@ private:
 }  // namespace
 
 SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head",
+                                        .access = sl::Access::none,
                                         .flags = sl::kNoParse,
                                         .summary = "pass the first N packets",
                                         .usage = "head N"})

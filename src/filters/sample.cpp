@@ -24,6 +24,7 @@ private:
 }  // namespace
 
 SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample",
+                                          .access = sl::Access::none,
                                           .flags = sl::kNoParse,
                                           .summary = "pass 1 packet in N",
                                           .usage = "sample N"})

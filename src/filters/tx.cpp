@@ -27,6 +27,8 @@ public:
                             ports == 0 ? fmt::format("there is no DPDK port {}", port_)
                                        : fmt::format("there is no DPDK port {} (ports 0 to {})", port_, ports - 1));
         }
+        // A file keeps each packet's time stamp and wire length.
+        ctx.set_access(sl::Access::metadata);
         file_ = std::make_unique<sl::PcapSink>(ctx, fmt::format("tx-{}.pcap", port_));
     }
 
@@ -64,7 +66,7 @@ private:
 }  // namespace
 
 SL_REGISTER_FILTER(Tx, sl::FilterType{.name = "tx",
-                                      .access = sl::Access::metadata,
+                                      .access = sl::Access::none,
                                       .flags = sl::kSink | sl::kSharedByArgs | sl::kNoParse,
                                       .summary = "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)",
                                       .usage = "tx N"})

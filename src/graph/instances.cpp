@@ -112,6 +112,7 @@ bool Instances::writes_packets() const noexcept {
 
 const char* access_name(Access access) {
     switch (access) {
+    case Access::none: return "none";
     case Access::metadata: return "metadata";
     case Access::headers: return "headers";
     case Access::payload: return "payload";

@@ -60,6 +60,7 @@ public:
 
     const WorkerContext& context() const noexcept { return context_; }
     std::vector<Instance>& nodes() noexcept { return nodes_; }
+    const Instance& node(size_t i) const noexcept { return nodes_[i]; }
     // True when some filter declares write access, so packets must live in
     // memory of their own rather than in a read-only capture mapping.
     bool writes_packets() const noexcept;

@@ -43,6 +43,7 @@ struct sl::detail::SinkState {
     bool ends_paths = false;  // every path through the node ends there
     bool one_branch = false;  // no packet is ever on two branches: the graph is a chain
     graph::Ledger* ledger = nullptr;
+    bool after_sink = false;  // in a chain: every packet here was written already
 };
 
 namespace sl::graph {
@@ -71,7 +72,7 @@ struct RuntimeNode {
     // the policy copies headers); what the shadows must make local before
     // the filter runs, and whether that can be anything.
     bool pull_for_parse = false;
-    Access bring_in = Access::metadata;
+    Access bring_in = Access::none;
     bool may_pull = false;
     // In a chain the node settles the fate of what it lets go of and frees
     // it (the release node is for packets on several branches); after a

@@ -105,7 +105,7 @@ Burst run_filter(RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
     n.filter->process(burst);
     t_in_process = nullptr;
     n.in += count;
-    if (n.access != Access::metadata) shadows.account_in_place(packets, count, n.access, n.shadow);
+    if (reads_bytes(n.access)) shadows.account_in_place(packets, count, n.access, n.shadow);
     if (n.access == Access::write) shadows.forget(packets, count);
     return burst;
 }
@@ -360,8 +360,10 @@ void Burst::taken(uint16_t count, DropReason reason) noexcept {
         rte_mbuf* m = packets_[i];  // alive: this refused copy's reference is still ours
         if (is_last(i)) {
             // Written after all when another branch, or a copy that went out
-            // just now, wrote it.
-            if (!Bookkeeping::written(m)) {
+            // just now, wrote it. In a chain nothing keeps fates: only a sink
+            // before this one can have written it.
+            bool written = sink_->one_branch ? sink_->after_sink : Bookkeeping::written(m);
+            if (!written) {
                 sink_->ledger->written--;
                 sink_->ledger->drops[reason]++;
             }

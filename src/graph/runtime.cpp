@@ -9,6 +9,7 @@
 #include <rte_errno.h>
 #include <rte_string_fns.h>
 
+#include "graph/needs.hpp"
 #include "graph/nodes.hpp"
 #include "packet/parse_filter.hpp"
 #include "shadow/shadows.hpp"
@@ -79,14 +80,11 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
     bool copies = plan.options().shadow.policy == shadow::Policy::prefetch;
     for (size_t i = 0; i < nodes_.size(); i++) {
         RuntimeNode& node = *nodes_[i];
-        // A filter that pulls payloads under hybrid finds them by the parsed
-        // payload offset, whether or not it reads parsed fields itself.
-        bool by_offset = node.policy.policy == shadow::Policy::hybrid && node.policy.fixed_threshold == 0 &&
-                         (node.access == Access::payload || node.access == Access::write);
-        if (planned[i].reads_parsed || by_offset) node.parser = &input->parser();
-        node.pull_for_parse = node.parser && shadow::may_pull(node.policy, Access::headers);
-        node.bring_in = node.pulls_ahead ? Access::payload : node.access;
-        node.may_pull = shadow::may_pull(node.policy, node.bring_in);
+        NodeNeeds needs = needs_of(planned[i], node.access);
+        if (needs.parses) node.parser = &input->parser();
+        node.pull_for_parse = needs.pull_for_parse;
+        node.bring_in = needs.bring_in;
+        node.may_pull = needs.may_pull;
         copies |= node.may_pull || node.pull_for_parse;
         node.settles = plan.branches() == 1;
     }
@@ -96,6 +94,7 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
         for (size_t i = 0; i < nodes_.size(); i++)
             for (size_t s : nodes_[i]->successors)
                 nodes_[s]->after_sink |= nodes_[i]->after_sink || (nodes_[i]->type && (nodes_[i]->type->flags & kSink));
+    for (auto& node : nodes_) node->sink.after_sink = node->after_sink;
     shadows_ = std::make_unique<shadow::Shadows>(plan.options().shadow, copies, context_.largest_packet,
                                                  context_.socket, context_.copy_engine);
     for (auto& node : nodes_) node->shadows = shadows_.get();

@@ -25,8 +25,8 @@ void keep_mapping(void*, void*) {}
 
 CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool,
                              RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
-                             uint32_t segment_bytes)
-    : pool_(pool), mode_(mode), segment_bytes_(std::clamp<uint32_t>(segment_bytes, 64, kMaxSegmentBytes)),
+                             uint32_t segment_bytes, PacketNeeds needs)
+    : pool_(pool), mode_(mode), segment_bytes_(std::clamp<uint32_t>(segment_bytes, 64, kMaxSegmentBytes)), needs_(needs),
       iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), pacing_(pacing),
       loops_(loops ? loops : 1), stop_(stop) {
     for (auto& r : readers) {
@@ -165,9 +165,12 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
             break;
         }
         m->port = static_cast<uint16_t>(i);
-        detail::set_timestamp_ns(m, in.pending.timestamp_ns);
-        detail::mutable_meta(m).wire_len = in.pending.wire_len;
-        detail::PacketBookkeeping::enter(m);
+        if (needs_.meta) {
+            detail::set_timestamp_ns(m, in.pending.timestamp_ns);
+            detail::mutable_meta(m).wire_len = in.pending.wire_len;
+        }
+        if (needs_.unparsed) detail::PacketBookkeeping::mark_unparsed(m);
+        if (needs_.references) detail::PacketBookkeeping::first_reference(m);
         last_ts_ = in.pending.timestamp_ns;
         in.has_pending = false;
         n++;

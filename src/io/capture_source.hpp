@@ -40,7 +40,7 @@ public:
     // kMaxSegmentBytes, and the pool's data room when copying).
     CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, RecordMode mode,
                   Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
-                  uint32_t segment_bytes = kMaxSegmentBytes);
+                  uint32_t segment_bytes = kMaxSegmentBytes, PacketNeeds needs = {});
 
     uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
 
@@ -69,6 +69,7 @@ private:
     rte_mempool* pool_;
     RecordMode mode_;
     uint32_t segment_bytes_;
+    PacketNeeds needs_;
     bool iova_is_va_;
     Pacing pacing_;
     uint64_t loops_;

@@ -8,13 +8,23 @@
 
 namespace sl::io {
 
+// What the graph's filters will read of each packet, so that a source does
+// only the work some filter needs: every stamp is a store into the mbuf.
+struct PacketNeeds {
+    bool bytes = true;       // some filter reads packet bytes: ask for the first line early
+    bool writes = false;     // some filter modifies packets: they need memory of their own
+    bool meta = true;        // time stamps and wire lengths
+    bool unparsed = true;    // the parse state cleared (sdk/packet_state.hpp)
+    bool references = true;  // the graph's first reference and no fate yet
+};
+
 class Source {
 public:
     virtual ~Source() = default;
-    // Up to `max` packets, each with its data, input port (m->port), time
-    // stamp and wire length set, and entered into the graph
-    // (sdk/packet_state.hpp: PacketBookkeeping::enter), all in the one pass
-    // over the burst that the source makes anyway.
+    // Up to `max` packets, each with its data and input port (m->port), and
+    // what the PacketNeeds it was given ask for: time stamp and wire length,
+    // and the graph's bookkeeping (sdk/packet_state.hpp), all in the one
+    // pass over the burst that the source makes anyway.
     virtual uint16_t read(rte_mbuf** packets, uint16_t max) noexcept = 0;
     // True once read() gives nothing more: the captures ended, or a stop
     // was asked for.

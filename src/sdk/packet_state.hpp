@@ -29,12 +29,13 @@ inline constexpr uint8_t kFateWritten = 0xff;
 struct PacketBookkeeping {
     static RuntimeFields& of(rte_mbuf* m) noexcept { return mutable_meta(m).runtime; }
 
-    // As the packet enters a graph: not parsed, one reference, no fate yet.
-    static void enter(rte_mbuf* m) noexcept {
-        PacketMeta& pm = mutable_meta(m);
-        pm.flags = 0;
-        pm.runtime.fate_ = 0;
-        pm.runtime.graph_refs_ = 1;
+    // As the packet enters a graph: not parsed yet; one reference and no
+    // fate yet. A graph in which nothing reads them needs neither.
+    static void mark_unparsed(rte_mbuf* m) noexcept { mutable_meta(m).flags = 0; }
+    static void first_reference(rte_mbuf* m) noexcept {
+        RuntimeFields& r = of(m);
+        r.fate_ = 0;
+        r.graph_refs_ = 1;
     }
     static bool parsed(const rte_mbuf* m) noexcept { return meta(m).flags & kParsed; }
     // References the graph holds (one per branch the packet is on). Distinct

@@ -31,7 +31,7 @@ struct PolicyConfig {
 // `config`: never what reads no byte, never under zero-copy, and not a
 // header reader under hybrid.
 inline bool may_pull(const PolicyConfig& config, Access access) noexcept {
-    if (access == Access::metadata || config.policy == Policy::zero_copy) return false;
+    if (!reads_bytes(access) || config.policy == Policy::zero_copy) return false;
     return config.policy != Policy::hybrid || access == Access::payload || access == Access::write;
 }
 

@@ -79,7 +79,7 @@ void Shadows::begin_walk(rte_mbuf** packets, uint16_t count, Counters& c) noexce
 }
 
 uint32_t Shadows::wanted_from(const rte_mbuf* m, Access access, const PolicyConfig& policy) noexcept {
-    if (access == Access::metadata) return UINT32_MAX;
+    if (!reads_bytes(access)) return UINT32_MAX;
     switch (policy.policy) {
     case Policy::zero_copy: return UINT32_MAX;
     case Policy::copy_once:
@@ -165,7 +165,7 @@ uint16_t Shadows::prepare(rte_mbuf** packets, uint16_t count, Access access, con
 }
 
 void Shadows::account_in_place(rte_mbuf* const* packets, uint16_t count, Access access, Counters& c) const noexcept {
-    if (access == Access::metadata) return;
+    if (!reads_bytes(access)) return;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < count; i++) {
         const rte_mbuf* m = packets[i];

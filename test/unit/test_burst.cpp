@@ -25,7 +25,8 @@ struct Packets {
     Packets() {
         for (auto& p : m) {
             p = rte_pktmbuf_alloc(g_eal->pool());
-            Bookkeeping::enter(p);
+            Bookkeeping::mark_unparsed(p);
+            Bookkeeping::first_reference(p);
         }
     }
 };

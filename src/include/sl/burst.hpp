@@ -25,13 +25,17 @@ inline constexpr uint16_t kMaxBurst = 256;
 // which bytes must be local before the filter runs, and Burst::view() gives
 // the filter no more than it declared.
 enum class Access : uint8_t {
-    metadata,  // no packet byte: only PacketMeta and the mbuf's fields (counters,
-               // classifiers on parsed fields, and sinks, which hand on the
-               // packet itself rather than reading it)
+    none,      // nothing of the packet: it only decides by counting (sample, head,
+               // drop) or hands packets to a device (tx to a port)
+    metadata,  // no packet byte: only PacketMeta and the mbuf's fields (count,
+               // classifiers on parsed fields, file sinks)
     headers,   // the bytes up to the parsed payload offset
     payload,   // every byte
     write,     // every byte, and may modify them in place (Burst::writable)
 };
+
+// True for the access levels that read packet bytes.
+constexpr bool reads_bytes(Access access) noexcept { return access >= Access::headers; }
 
 // Classes have 30 bits and are below kNoClass, the class of a packet that
 // has none (only an `|else` edge takes it).
@@ -56,7 +60,7 @@ public:
     PacketView view(uint16_t i) const noexcept {
         const rte_mbuf* m = packets_[i];
         const PacketMeta& pm = meta(m);
-        uint32_t limit = access_ == Access::metadata                              ? 0
+        uint32_t limit = !reads_bytes(access_)                                  ? 0
                          : access_ == Access::headers && (pm.flags & kParsed) ? pm.payload_offset
                                                                                 : UINT32_MAX;
         return PacketView(m, limit, shadows_ ? &shadows_[meta(m).runtime.shadow_slot_] : nullptr);

@@ -65,7 +65,7 @@ inline constexpr uint32_t kSdkAbiVersion = 3;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
-    kSink = 1u << 1,          // writes packets out (pcap, tx)
+    kSink = 1u << 1,          // writes packets out and says so with Burst::taken (pcap, tx)
     kSharedByArgs = 1u << 2,  // instances with the same arguments are one node (`tx 1` twice)
     // process() reads nothing the parser finds (offsets, ports, VLANs, the
     // protocol, the flags): packets need no parse for it. count and the
@@ -139,7 +139,7 @@ using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);
 struct FilterType {
     uint32_t abi_version = kSdkAbiVersion;  // first: checked before anything else is read
     const char* name = nullptr;             // a letter or '_', then letters, digits, '_', '-'
-    Access access = Access::metadata;       // what process() reads of a packet
+    Access access = Access::metadata;       // what process() reads of a packet (sl/burst.hpp)
     uint32_t flags = 0;                     // FilterFlag bits
     const char* summary = "";               // one line for --filters
     const char* usage = "";                 // the arguments, as a user writes them
