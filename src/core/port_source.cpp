@@ -15,7 +15,8 @@ PortSource::PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::a
                        io::PacketNeeds needs)
     : queues_(std::move(queues)), burst_(burst), stop_(stop), needs_(needs) {}
 
-uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
+uint16_t PortSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept {
+    input = kMixedInputs;
     if (queues_.empty() || stop_->load(std::memory_order_relaxed)) return 0;
     uint16_t n = 0;
     uint64_t now = 0;
@@ -35,6 +36,7 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max) noexcept {
         // each pass costs a trip to every mbuf. `rx N` routes by the port,
         // which not every PMD sets (net_ring passes mbufs through as they
         // were sent, port and all).
+        input = n == 0 || input == q.port ? q.port : kMixedInputs;
         for (uint16_t i = n; i < n + got; i++) {
             rte_mbuf* m = packets[i];
             m->port = q.port;

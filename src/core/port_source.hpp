@@ -15,7 +15,7 @@ public:
 
     // Polls each queue at most once, up to `max` packets in all, starting
     // where the last call stopped so that no queue is favoured.
-    uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
+    uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
     bool done() const noexcept override { return stop_->load(std::memory_order_relaxed); }
 
 private:

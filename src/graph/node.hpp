@@ -79,6 +79,8 @@ struct RuntimeNode {
     // sink, every packet it lets go of was written.
     bool settles = false;
     bool after_sink = false;
+    // The input node: where this walk's burst came from (io::Source).
+    const uint16_t* walk_input = nullptr;
 
     // The run.
     shadow::Shadows* shadows = nullptr;  // the worker's

@@ -117,6 +117,26 @@ void share(rte_mbuf* m, size_t branches) {
     Bookkeeping::graph_refs(m) = static_cast<uint8_t>(Bookkeeping::graph_refs(m) + branches - 1);
 }
 
+// Passes every packet of the burst on by class `cls`: one lookup and bulk
+// moves. `whole_stream`: the burst is all the node received.
+void pass_all(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count, uint32_t cls,
+              bool whole_stream) {
+    n.out += count;
+    const Targets& t = n.routing.lookup(cls);
+    size_t k = t.edges.size();
+    if (k == 0) {
+        let_go(graph, node, n, packets, count, t.end_reason);
+        return;
+    }
+    if (k == 1 && whole_stream) {
+        rte_node_next_stream_move(graph, node, t.edges[0]);
+        return;
+    }
+    if (k > 1)
+        for (uint16_t i = 0; i < count; i++) share(packets[i], k);
+    for (Edge e : t.edges) rte_node_enqueue(graph, node, e, reinterpret_cast<void**>(packets), count);
+}
+
 // The common case of a burst whose packets all got the same verdict (one
 // class, or the same drop): one lookup and bulk moves instead of a lookup and
 // an enqueue per packet. False when the verdicts differ.
@@ -126,7 +146,6 @@ bool route_uniform(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** 
     uint32_t differ = 0;
     for (uint16_t i = 1; i < count; i++) differ |= n.verdicts[i] ^ v;
     if (differ) return false;
-    auto** objs = reinterpret_cast<void**>(packets);
     if (v & kHandedOverBit) {  // a device holds them now; nothing to release
         if (v & kDropBit) n.drops[v & 0xff] += count;
         else n.out += count;
@@ -138,20 +157,7 @@ bool route_uniform(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** 
         let_go(graph, node, n, packets, count, reason);
         return true;
     }
-    n.out += count;
-    const Targets& t = n.routing.lookup(v);
-    size_t k = t.edges.size();
-    if (k == 0) {
-        let_go(graph, node, n, packets, count, t.end_reason);
-        return true;
-    }
-    if (k == 1 && whole_stream) {
-        rte_node_next_stream_move(graph, node, t.edges[0]);
-        return true;
-    }
-    if (k > 1)
-        for (uint16_t i = 0; i < count; i++) share(packets[i], k);
-    for (Edge e : t.edges) rte_node_enqueue(graph, node, e, objs, count);
+    pass_all(graph, node, n, packets, count, v, whole_stream);
     return true;
 }
 
@@ -231,11 +237,30 @@ uint16_t NodeCallbacks::source(rte_graph* graph, rte_node* node, void**, uint16_
     Runtime* rt = context_of<Runtime>(node);
     void** out = rte_node_next_stream_get(graph, node, 0, RTE_GRAPH_BURST_SIZE);
     auto** packets = reinterpret_cast<rte_mbuf**>(out);
-    uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE);
+    uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE, rt->walk_input_);
     rt->shadows_->begin_walk(packets, n, rt->rx_shadow_);
     rt->ledger_.read += n;
     if (n) rte_node_next_stream_put(graph, node, 0, n);
     return n;
+}
+
+uint16_t NodeCallbacks::input(rte_graph* graph, rte_node* node, void** objs, uint16_t count) {
+    RuntimeNode& n = *context_of<RuntimeNode>(node);
+    n.in += count;
+    if (n.routing.single) {  // no `rx N` edge: every packet goes one way
+        n.out += count;
+        rte_node_next_stream_move(graph, node, n.routing.single);
+        return count;
+    }
+    auto** packets = reinterpret_cast<rte_mbuf**>(objs);
+    if (*n.walk_input != io::Source::kMixedInputs) {
+        pass_all(graph, node, n, packets, count, *n.walk_input, true);
+        return count;
+    }
+    run_filter(n, packets, count);  // class = each packet's input
+    n.in -= count;                  // run_filter counted them again
+    if (!route_uniform(graph, node, n, packets, count, true)) route(graph, node, n, packets, count);
+    return count;
 }
 
 uint16_t NodeCallbacks::filter(rte_graph* graph, rte_node* node, void** objs, uint16_t count) {

@@ -17,6 +17,9 @@ struct NodeCallbacks {
     static int init(const rte_graph* graph, rte_node* node);
     // Reads a burst from the runtime's source into the parse node.
     static uint16_t source(rte_graph* graph, rte_node* node, void** objs, uint16_t count);
+    // Routes each packet by its input (`rx N`), without a look at each one
+    // where the burst came from one input.
+    static uint16_t input(rte_graph* graph, rte_node* node, void** objs, uint16_t count);
     // Runs a filter on what reached it and routes its verdicts.
     static uint16_t filter(rte_graph* graph, rte_node* node, void** objs, uint16_t count);
     // Lets go of one graph reference per object; settles fates; frees.

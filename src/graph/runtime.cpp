@@ -95,6 +95,7 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
             for (size_t s : nodes_[i]->successors)
                 nodes_[s]->after_sink |= nodes_[i]->after_sink || (nodes_[i]->type && (nodes_[i]->type->flags & kSink));
     for (auto& node : nodes_) node->sink.after_sink = node->after_sink;
+    nodes_[0]->walk_input = &walk_input_;
     shadows_ = std::make_unique<shadow::Shadows>(plan.options().shadow, copies, context_.largest_packet,
                                                  context_.socket, context_.copy_engine);
     for (auto& node : nodes_) node->shadows = shadows_.get();
@@ -117,7 +118,8 @@ void Runtime::bind() {
     std::vector<std::string> full_names;
     for (auto& node : nodes_) {
         std::string base = node->type ? fmt::format("sl_{}", node->type->name) : "sl:parse";
-        node->id = clone(base_node(base, NodeCallbacks::filter, false), clone_name(node->name, generation_));
+        auto process = node->type ? NodeCallbacks::filter : NodeCallbacks::input;
+        node->id = clone(base_node(base, process, false), clone_name(node->name, generation_));
         full_names.push_back(rte_node_id_to_name(node->id));
     }
     std::string release_full = rte_node_id_to_name(release_id_);

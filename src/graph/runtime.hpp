@@ -66,6 +66,7 @@ private:
     std::vector<std::unique_ptr<RuntimeNode>> nodes_;  // nodes_[0] is the parse node
     Ledger ledger_;
     io::Source* source_;
+    uint16_t walk_input_ = io::Source::kMixedInputs;  // where this walk's burst came from
     std::unique_ptr<shadow::Shadows> shadows_;
     shadow::Counters rx_shadow_;  // prefetch's pulls as packets enter
     unsigned generation_ = 0;

@@ -124,7 +124,8 @@ bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
     });
 }
 
-uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max) noexcept {
+uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept {
+    input = inputs_.size() == 1 ? 0 : kMixedInputs;
     if (done_) return 0;
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
         done_ = true;

@@ -42,7 +42,7 @@ public:
                   Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
                   uint32_t segment_bytes = kMaxSegmentBytes, PacketNeeds needs = {});
 
-    uint16_t read(rte_mbuf** packets, uint16_t max) noexcept override;
+    uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
 
     bool done() const noexcept override { return done_; }
     // The first reader error (a truncated record), or "".

@@ -25,7 +25,11 @@ public:
     // what the PacketNeeds it was given ask for: time stamp and wire length,
     // and the graph's bookkeeping (sdk/packet_state.hpp), all in the one
     // pass over the burst that the source makes anyway.
-    virtual uint16_t read(rte_mbuf** packets, uint16_t max) noexcept = 0;
+    // `input` is set to the input (m->port) every packet read came from, or
+    // kMixedInputs: a burst from one input is routed without a look at
+    // each packet.
+    virtual uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept = 0;
+    static constexpr uint16_t kMixedInputs = 0xffff;
     // True once read() gives nothing more: the captures ended, or a stop
     // was asked for.
     virtual bool done() const noexcept = 0;
