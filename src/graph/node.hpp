@@ -79,6 +79,9 @@ struct RuntimeNode {
     // sink, every packet it lets go of was written.
     bool settles = false;
     bool after_sink = false;
+    // In a chain: what leaves the graph here having passed was written (the
+    // node is a sink, or follows one).
+    bool passes_written = false;
     // The input node: where this walk's burst came from (io::Source).
     const uint16_t* walk_input = nullptr;
 

@@ -60,9 +60,9 @@ T* context_of(const rte_node* node) {
 // settles their fate and frees them itself, a burst at a time. Elsewhere
 // the release node does, once every branch let go.
 void let_go(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets, uint16_t count,
-            DropReason reason) {
+            DropReason reason, bool passed = false) {
     if (n.settles) {
-        if (n.after_sink) n.sink.ledger->written += count;
+        if (passed ? n.passes_written : n.after_sink) n.sink.ledger->written += count;
         else n.sink.ledger->drops[reason] += count;
         rte_pktmbuf_free_bulk(packets, count);
         return;
@@ -125,7 +125,7 @@ void pass_all(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packe
     const Targets& t = n.routing.lookup(cls);
     size_t k = t.edges.size();
     if (k == 0) {
-        let_go(graph, node, n, packets, count, t.end_reason);
+        let_go(graph, node, n, packets, count, t.end_reason, true);
         return;
     }
     if (k == 1 && whole_stream) {
@@ -166,9 +166,9 @@ void route(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets,
     // freed together at the end.
     rte_mbuf* gone[RTE_GRAPH_BURST_SIZE];
     uint16_t gone_count = 0;
-    auto let_go_one = [&](rte_mbuf* m, DropReason reason) {
+    auto let_go_one = [&](rte_mbuf* m, DropReason reason, bool passed) {
         if (n.settles) {
-            if (n.after_sink) n.sink.ledger->written++;
+            if (passed ? n.passes_written : n.after_sink) n.sink.ledger->written++;
             else n.sink.ledger->drops[reason]++;
             gone[gone_count++] = m;
             return;
@@ -187,14 +187,14 @@ void route(rte_graph* graph, rte_node* node, RuntimeNode& n, rte_mbuf** packets,
         if (v & kDropBit) {
             auto reason = static_cast<DropReason>(v & 0xff);
             n.drops[reason]++;
-            let_go_one(m, reason);
+            let_go_one(m, reason, false);
             continue;
         }
         n.out++;
         const Targets& t = n.routing.lookup(v);
         size_t k = t.edges.size();
         if (k == 0) {
-            let_go_one(m, t.end_reason);
+            let_go_one(m, t.end_reason, true);
             continue;
         }
         if (k > 1) share(m, k);

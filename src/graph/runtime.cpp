@@ -94,7 +94,10 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
         for (size_t i = 0; i < nodes_.size(); i++)
             for (size_t s : nodes_[i]->successors)
                 nodes_[s]->after_sink |= nodes_[i]->after_sink || (nodes_[i]->type && (nodes_[i]->type->flags & kSink));
-    for (auto& node : nodes_) node->sink.after_sink = node->after_sink;
+    for (auto& node : nodes_) {
+        node->sink.after_sink = node->after_sink;
+        node->passes_written = node->after_sink || (node->type && (node->type->flags & kSink));
+    }
     nodes_[0]->walk_input = &walk_input_;
     shadows_ = std::make_unique<shadow::Shadows>(plan.options().shadow, copies, context_.largest_packet,
                                                  context_.socket, context_.copy_engine);

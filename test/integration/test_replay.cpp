@@ -73,7 +73,10 @@ TEST_P(Oracle, KeepsExactlyWhatTcpdumpKeeps) {
     ASSERT_LT(expected.size(), all.size()) << "the expression should reject some packets: " << expr;
     ASSERT_EQ(actual.size(), expected.size()) << expr;
     for (size_t i = 0; i < expected.size(); i++) ASSERT_TRUE(actual[i] == expected[i]) << expr << " packet " << i;
-    expect_conservation(stats_of(path("stats.json")));
+    Stats s = stats_of(path("stats.json"));
+    EXPECT_EQ(s.total("packets_written"), expected.size()) << expr;
+    EXPECT_EQ(s.dropped_as("filtered"), all.size() - expected.size()) << expr;
+    expect_conservation(s);
 }
 
 INSTANTIATE_TEST_SUITE_P(Expressions, Oracle,
@@ -234,6 +237,27 @@ TEST_F(Replay, AStreamReadTwiceGivesEachBranchEveryPacket) {
     EXPECT_EQ(s.of("drop#1", "packets_in"), 1000u);
     EXPECT_EQ(s.of("drop#1", "drop"), 1000u);
     expect_conservation(s);
+}
+
+TEST_F(Replay, APacketASinkWroteCountsAsWrittenWhateverFollows) {
+    // A chain: the packets pcap took are written even where a filter after
+    // it drops them, or the chain simply ends.
+    std::string in = sample("mixed.pcap");
+    size_t all = read_capture(in).size();
+    size_t tcp = read_capture(tcpdump_filter(in, "tcp", path("tcp.pcap"))).size();
+    Result r = replay({"-q", "-e", "rx | pcap \"" + path("a.pcap") + "\" | bpf \"tcp\" | count", "--stats-json",
+                       path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.total("packets_written"), all);
+    EXPECT_EQ(s.of("bpf#1", "filtered"), all - tcp) << "the node still says what it dropped";
+    expect_conservation(s);
+    r = replay({"-q", "-e", "rx | bpf \"tcp\" | pcap \"" + path("b.pcap") + "\"", "--stats-json", path("t.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats t = stats_of(path("t.json"));
+    EXPECT_EQ(t.total("packets_written"), tcp);
+    EXPECT_EQ(t.dropped_as("filtered"), all - tcp);
+    expect_conservation(t);
 }
 
 TEST_F(Replay, LoopReplaysTheCapturesNTimes) {
