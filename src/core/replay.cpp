@@ -93,22 +93,22 @@ public:
             // The transmit rings keep what they send until the NIC is done.
             pool_size += rte_eth_dev_count_avail() * port_options.tx_descriptors;
         }
-        pool_ = create_packet_pool("sl_replay", pool_size, static_cast<int>(rte_socket_id()));
-        // A NIC sends from mbuf memory it can reach by DMA, not from a mapped
-        // file, and a filter that writes needs bytes of its own. Otherwise
-        // every policy reads the records where the file is mapped (the
-        // imported segment); prefetch also asks the kernel for the file
-        // further ahead.
+        // A NIC sends from mbuf memory of its own, and a filter that writes
+        // needs bytes of its own. Otherwise every policy reads the records
+        // where the readers put them (the imported segment); prefetch also
+        // asks the kernel for the file further ahead.
         io::RecordMode mode = needs.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
+        pool_ = std::make_unique<io::RecordPool>("sl_replay", pool_size, static_cast<int>(rte_socket_id()), mode);
         if (mode == io::RecordMode::attach)
             for (auto& r : readers_) {
-                imported_.push_back(std::make_unique<shadow::ImportedRegion>(r->mapping(), r->size()));
+                imported_.push_back(
+                    std::make_unique<shadow::ImportedRegion>(r->buffers(), io::CaptureReader::kBuffersSize));
                 spdlog::debug("{}: {}", r->path(), imported_.back()->why());
             }
         if (options_.session.shadow.policy.policy == shadow::Policy::prefetch)
             for (auto& r : readers_) r->set_read_ahead(kPrefetchReadAhead);
-        source_ = std::make_unique<io::CaptureSource>(readers_, pool_, mode, options_.pacing, options_.loops, stop,
-                                                      options_.segment_bytes, needs);
+        source_ = std::make_unique<io::CaptureSource>(readers_, pool_->get(), mode, options_.pacing, options_.loops,
+                                                      stop, options_.segment_bytes, needs);
     }
 
     io::Source& source(unsigned) override { return *source_; }
@@ -120,8 +120,8 @@ public:
         unsigned in_use = 0;
         if (ports_) in_use += close_and_report(*ports_, report);
         if (pool_) {
-            unsigned replay_in_use = rte_mempool_in_use_count(pool_);
-            report.pools.push_back({"sl_replay", pool_->size, replay_in_use});
+            unsigned replay_in_use = rte_mempool_in_use_count(pool_->get());
+            report.pools.push_back({"sl_replay", pool_->get()->size, replay_in_use});
             in_use += replay_in_use;
         }
         if (source_) error_ = source_->error();
@@ -129,8 +129,7 @@ public:
         // mappings that mbufs pointed into.
         source_.reset();
         ports_.reset();
-        if (pool_) rte_mempool_free(pool_);
-        pool_ = nullptr;
+        pool_.reset();
         imported_.clear();
         return in_use;
     }
@@ -141,7 +140,7 @@ private:
     const ReplayOptions& options_;
     std::vector<std::unique_ptr<io::CaptureReader>> readers_;
     std::unique_ptr<Ports> ports_;  // when the EAL has ports, `tx N` sends on them
-    rte_mempool* pool_ = nullptr;
+    std::unique_ptr<io::RecordPool> pool_;
     std::vector<std::unique_ptr<shadow::ImportedRegion>> imported_;
     std::unique_ptr<io::CaptureSource> source_;
     ProgressLine progress_;

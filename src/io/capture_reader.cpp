@@ -14,10 +14,6 @@
 
 #include <sl/error.hpp>
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22  // Linux 5.14; older glibc headers lack it
-#endif
-
 namespace sl::io {
 namespace {
 
@@ -39,6 +35,8 @@ uint64_t pow10(unsigned n) {
 
 }  // namespace
 
+void CaptureReader::Free::operator()(uint8_t* p) const noexcept { munmap(p, kBuffersSize); }
+
 CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     // libpcap judges whether the file is a capture at all, so that what it
     // cannot open gets exactly its message, as tcpdump would print it.
@@ -48,25 +46,29 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     dlt_ = pcap_datalink(p);
     pcap_close(p);
 
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
     struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size < 24) {
-        ::close(fd);
+    if (fstat(fd_, &st) != 0 || st.st_size < 24) {
+        ::close(fd_);
         throw RuntimeError(fmt::format("{}: not a regular capture file", path));
     }
     size_ = static_cast<uint64_t>(st.st_size);
-    void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (m == MAP_FAILED) throw RuntimeError(fmt::format("{}: mmap: {}", path, std::strerror(errno)));
     // The file is read once, front to back: the kernel may read ahead far and
     // drop pages behind us.
-    madvise(m, size_, MADV_SEQUENTIAL);
-    map_ = static_cast<const uint8_t*>(m);
-    read_ahead();
+    posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Populated now: read(2) then never waits for a page fault.
+    void* m = mmap(nullptr, kBuffersSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (m == MAP_FAILED) {
+        ::close(fd_);
+        throw RuntimeError(fmt::format("{}: cannot allocate read buffers: {}", path, std::strerror(errno)));
+    }
+    buffers_.reset(static_cast<uint8_t*>(m));
 
+    const uint8_t* header = have(24);
+    if (!header) throw RuntimeError(fmt::format("{}: {}", path, error_.empty() ? "truncated file header" : error_));
     uint32_t magic;
-    std::memcpy(&magic, map_, 4);
+    std::memcpy(&magic, header, 4);
     if (magic == kPcapMicro || magic == kPcapNano) {
         nanosecond_ = magic == kPcapNano;
     } else if (__builtin_bswap32(magic) == kPcapMicro || __builtin_bswap32(magic) == kPcapNano) {
@@ -78,35 +80,39 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
         throw RuntimeError(fmt::format("{}: unknown file format", path));
     }
     if (pcapng_) {
-        first_record_ = 0;
-    } else {
-        linktype_ = u32(map_ + 20) & 0x0fffffff;
-        first_record_ = 24;
-    }
-    offset_ = first_record_;
-    if (pcapng_) {
         // Read up to the first interface so that linktype() is known now.
         Record r;
-        uint64_t start = offset_;
         while (interfaces_.empty() && next_pcapng(r)) {
         }
         if (!interfaces_.empty()) linktype_ = interfaces_[0].linktype;
-        offset_ = start;
-        interfaces_.clear();
-        error_.clear();
+        rewind();
+    } else {
+        linktype_ = u32(header + 20) & 0x0fffffff;
+        first_record_ = 24;
+        consume(24);
     }
 }
 
 CaptureReader::~CaptureReader() {
-    if (map_) munmap(const_cast<uint8_t*>(map_), size_);
+    if (fd_ >= 0) ::close(fd_);
 }
 
 void CaptureReader::rewind() noexcept {
-    offset_ = first_record_;
-    prefetched_ = populated_ = 0;
-    read_ahead();
+    lseek(fd_, static_cast<off_t>(first_record_), SEEK_SET);
+    offset_ = file_read_ = advised_ = first_record_;
+    // The current buffer may hold records of this burst: the next read
+    // moves on to another.
+    pos_ = end_ = kBufferSize;
     interfaces_.clear();
     error_.clear();
+}
+
+void CaptureReader::begin_burst() noexcept {
+    burst_++;
+    // The last record handed out lies in the current buffer; its caller may
+    // still hold it.
+    used_in_[current_] = burst_;
+    waiting_ = false;
 }
 
 uint32_t CaptureReader::u32(const uint8_t* p) const noexcept {
@@ -124,38 +130,75 @@ uint16_t CaptureReader::u16(const uint8_t* p) const noexcept {
 bool CaptureReader::fail(std::string message) noexcept {
     error_ = fmt::format("{}: {}", path_, message);
     offset_ = size_;
+    pos_ = end_;
     return false;
 }
 
-// Two costs of walking a mapped file are paid ahead of the walk:
-//  - page faults: a window of page tables is filled in one madvise call, far
-//    cheaper than a fault per page (and never the whole file at once, which
-//    may be larger than memory);
-//  - cache misses: each record is found from the length in the previous
-//    header, a chain of dependent misses that hardware prefetchers do not
-//    follow across pages. Asking for every cache line a few KiB ahead turns
-//    the chain into a stream.
-void CaptureReader::read_ahead() noexcept {
-    constexpr uint64_t kPopulateWindow = 16u << 20;
-    constexpr uint64_t kPrefetchDistance = 4096;
-    if (offset_ + kPopulateWindow / 2 >= populated_ && populated_ < size_) {
-        uint64_t from = populated_ < offset_ ? offset_ & ~uint64_t{4095} : populated_;
-        uint64_t length = std::min(kPopulateWindow, size_ - from);
-        // Kernels before 5.14 lack MADV_POPULATE_READ; then pages fault in one
-        // by one, which is slower but correct.
-        madvise(const_cast<uint8_t*>(map_) + from, length, MADV_POPULATE_READ);
-        madvise(const_cast<uint8_t*>(map_) + from + length, std::min(read_ahead_, size_ - from - length),
-                MADV_WILLNEED);
-        populated_ = from + length;
+const uint8_t* CaptureReader::have(uint32_t bytes) noexcept {
+    if (end_ - pos_ < bytes && !refill(bytes)) return nullptr;
+    return buffers_.get() + current_ * kBufferSize + pos_;
+}
+
+// Reads in pieces of a few hundred KiB, just before the bytes are walked,
+// so that they are still in the cache when the graph reads them.
+bool CaptureReader::refill(uint32_t bytes) noexcept {
+    constexpr size_t kReadSize = 256u << 10;
+    if (pos_ + bytes > kBufferSize) {
+        // The rest of this buffer cannot hold it: move what is left of the
+        // current record to the start of the next buffer, unless records
+        // handed out in this burst are still there.
+        size_t next = (current_ + 1) % kBuffers;
+        if (used_in_[next] == burst_) {
+            waiting_ = true;
+            return false;
+        }
+        size_t left = end_ > pos_ ? end_ - pos_ : 0;
+        uint8_t* base = buffers_.get();
+        std::memmove(base + next * kBufferSize, base + current_ * kBufferSize + pos_, left);
+        current_ = next;
+        pos_ = 0;
+        end_ = left;
     }
-    if (prefetched_ < offset_) prefetched_ = offset_ & ~uint64_t{63};
-    uint64_t until = std::min(offset_ + kPrefetchDistance, size_);
-    for (; prefetched_ < until; prefetched_ += 64) __builtin_prefetch(map_ + prefetched_);
+    if (offset_ + read_ahead_ / 2 >= advised_ && advised_ < size_) {
+        posix_fadvise(fd_, static_cast<off_t>(advised_), static_cast<off_t>(read_ahead_), POSIX_FADV_WILLNEED);
+        advised_ += read_ahead_;
+    }
+    uint8_t* buffer = buffers_.get() + current_ * kBufferSize;
+    while (end_ - pos_ < bytes) {
+        size_t want = std::min(kBufferSize - end_, std::max<size_t>(kReadSize, bytes - (end_ - pos_)));
+        ssize_t n = ::read(fd_, buffer + end_, want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(std::strerror(errno));
+        if (n == 0) return false;  // the end of the file: the caller says what is missing
+        end_ += static_cast<size_t>(n);
+        file_read_ += static_cast<uint64_t>(n);
+    }
+    return true;
+}
+
+void CaptureReader::consume(uint32_t bytes) noexcept {
+    pos_ += bytes;
+    offset_ += bytes;
+}
+
+bool CaptureReader::skip(uint64_t bytes) noexcept {
+    uint64_t buffered = end_ - pos_;
+    if (bytes <= buffered) {
+        consume(static_cast<uint32_t>(bytes));
+        return true;
+    }
+    uint64_t rest = bytes - buffered;
+    if (lseek(fd_, static_cast<off_t>(rest), SEEK_CUR) < 0) return fail(std::strerror(errno));
+    pos_ = end_;
+    offset_ += bytes;
+    file_read_ += rest;
+    return true;
 }
 
 bool CaptureReader::next(Record& record) noexcept {
-    read_ahead();
-    return pcapng_ ? next_pcapng(record) : next_pcap(record);
+    bool got = pcapng_ ? next_pcapng(record) : next_pcap(record);
+    if (got) used_in_[current_] = burst_;
+    return got;
 }
 
 bool CaptureReader::next_pcap(Record& record) noexcept {
@@ -163,7 +206,8 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     uint64_t left = size_ - offset_;
     if (left < 16)
         return fail(fmt::format("truncated dump file; tried to read 16 header bytes, only got {}", left));
-    const uint8_t* h = map_ + offset_;
+    const uint8_t* h = have(16);
+    if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
     uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
     if (captured > kMaxSnaplen)
         return fail(fmt::format("invalid packet capture length {}, bigger than maximum of {}", captured,
@@ -171,11 +215,13 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     if (captured > left - 16)
         return fail(fmt::format("truncated dump file; tried to read {} captured bytes, only got {}", captured,
                                 left - 16));
+    h = have(16 + captured);
+    if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
     record.data = h + 16;
     record.captured = captured;
     record.wire_len = wire < captured ? captured : wire;
     record.timestamp_ns = uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u);
-    offset_ += 16 + captured;
+    consume(16 + captured);
     return true;
 }
 
@@ -183,7 +229,8 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
     while (offset_ < size_) {
         uint64_t left = size_ - offset_;
         if (left < 12) return fail("truncated pcapng block");
-        const uint8_t* b = map_ + offset_;
+        const uint8_t* b = have(12);
+        if (!b) return waiting_ ? false : fail("truncated pcapng block");
         uint32_t type;
         std::memcpy(&type, b, 4);
         if (type == kPcapngSection) {
@@ -199,9 +246,21 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         uint32_t length = u32(b + 4);
         if (length < 12 || length % 4 != 0 || length > left)
             return fail(fmt::format("corrupt pcapng block of length {} at offset {}", length, offset_));
+        bool read = type == kPcapngSection || type == kBlockInterface || type == kBlockEnhancedPacket ||
+                    type == kBlockPacketObsolete || type == kBlockSimplePacket;
+        // Statistics, name resolution and custom blocks are passed over
+        // unread, however long.
+        if (!read) {
+            if (!skip(length)) return false;
+            continue;
+        }
+        if (length > kBufferSize)
+            return fail(fmt::format("corrupt pcapng block of length {} at offset {}", length, offset_));
+        b = have(length);
+        if (!b) return waiting_ ? false : fail("truncated pcapng block");
         const uint8_t* body = b + 8;
         uint32_t body_len = length - 12;
-        offset_ += length;
+        consume(length);
 
         if (type == kBlockInterface) {
             if (body_len < 8) return fail("truncated pcapng interface block");
@@ -246,7 +305,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             captured = std::min(wire, body_len - 4);
             if (!interfaces_.empty() && interfaces_[0].snaplen) captured = std::min(captured, interfaces_[0].snaplen);
         } else {
-            continue;  // statistics, name resolution, custom blocks
+            continue;  // the section header
         }
         if (iface >= interfaces_.size())
             return fail(fmt::format("packet block for interface {} which was not described", iface));

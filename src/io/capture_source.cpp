@@ -6,7 +6,13 @@
 
 #include <rte_eal.h>
 #include <rte_mbuf.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_memcpy.h>
+
+#include <fmt/format.h>
+
+#include <sl/error.hpp>
 
 #include "sdk/packet_state.hpp"
 
@@ -18,10 +24,39 @@ uint64_t now_ns() {
     return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
-// The mapping belongs to its CaptureReader, which outlives the mbufs; nothing
-// is released when the last reference to a record goes.
-void keep_mapping(void*, void*) {}
+// The one shared info of every attached record: its count stays at one, so
+// freeing an mbuf of the pinned pool only reads it (rte_pktmbuf_prefree_seg).
+// The records belong to their CaptureReader, which outlives the mbufs.
+void keep_record(void*, void*) {}
+rte_mbuf_ext_shared_info g_record_info = {keep_record, nullptr, 1};
+
+// What a pinned buffer is before a record is attached: never read.
+constexpr uint16_t kPinnedRoom = 64;
 }  // namespace
+
+RecordPool::RecordPool(const std::string& name, unsigned count, int socket, RecordMode mode) {
+    if (mode == RecordMode::copy) {
+        // A per-lcore cache of 256 keeps the pool's ring off the fast path.
+        pool_ = rte_pktmbuf_pool_create(name.c_str(), count, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    } else {
+        size_t bytes = size_t{count} * kPinnedRoom;
+        pinned_area_ = rte_malloc_socket("sl_pinned", bytes, RTE_CACHE_LINE_SIZE, socket);
+        if (pinned_area_) {
+            rte_pktmbuf_extmem area{pinned_area_, rte_malloc_virt2iova(pinned_area_), bytes, kPinnedRoom};
+            pool_ = rte_pktmbuf_pool_create_extbuf(name.c_str(), count, 256, 0, kPinnedRoom, socket, &area, 1);
+        }
+    }
+    if (!pool_) {
+        int err = rte_errno;
+        rte_free(pinned_area_);
+        throw RuntimeError(fmt::format("cannot create mempool '{}' of {} mbufs: {}", name, count, rte_strerror(err)));
+    }
+}
+
+RecordPool::~RecordPool() {
+    rte_mempool_free(pool_);
+    rte_free(pinned_area_);
+}
 
 CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool,
                              RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
@@ -35,23 +70,31 @@ CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& reader
     }
 }
 
-bool CaptureSource::refill(Input& in) noexcept {
-    if (in.has_pending || in.finished) return in.has_pending;
+CaptureSource::Next CaptureSource::refill(Input& in) noexcept {
+    if (in.has_pending) return Next::record;
+    if (in.finished) return Next::ended;
     if (in.reader->next(in.pending)) {
         in.has_pending = true;
-        return true;
+        return Next::record;
     }
+    if (in.reader->waiting()) return Next::waiting;
     in.finished = true;
     if (error_.empty() && !in.reader->error().empty()) error_ = in.reader->error();
-    return false;
+    return Next::ended;
 }
 
 int CaptureSource::earliest() noexcept {
     // One input is the common case: no comparison needed.
-    if (inputs_.size() == 1) return refill(inputs_[0]) ? 0 : -1;
+    if (inputs_.size() == 1) {
+        Next n = refill(inputs_[0]);
+        return n == Next::record ? 0 : n == Next::ended ? -1 : -2;
+    }
     int best = -1;
     for (size_t i = 0; i < inputs_.size(); i++) {
-        if (!refill(inputs_[i])) continue;
+        Next n = refill(inputs_[i]);
+        // Which record is the earliest is known only once every input has one.
+        if (n == Next::waiting) return -2;
+        if (n == Next::ended) continue;
         if (best < 0 || inputs_[i].pending.timestamp_ns < inputs_[size_t(best)].pending.timestamp_ns)
             best = static_cast<int>(i);
     }
@@ -109,17 +152,16 @@ bool CaptureSource::copy_into(rte_mbuf* m, const Record& r) noexcept {
 
 bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
     return fill_chain(m, r, pool_, [this](rte_mbuf* seg, const uint8_t* data, uint32_t left) {
-        // The shared info lives in the mbuf's own data room, unused while the
-        // mbuf is attached: one per mbuf, so its reference count stays at one
-        // and freeing never needs an atomic operation.
-        auto* shinfo = static_cast<rte_mbuf_ext_shared_info*>(seg->buf_addr);
-        shinfo->free_cb = keep_mapping;
-        shinfo->fcb_opaque = nullptr;
-        rte_mbuf_ext_refcnt_set(shinfo, 1);
+        // The pool's buffers are pinned external buffers (RecordPool): the
+        // mbuf is attached by pointing it at the record, in the mbuf's own
+        // first cache line and the shared info.
         auto take = static_cast<uint16_t>(std::min(left, segment_bytes_));
-        auto* bytes = const_cast<uint8_t*>(data);  // read-only mapping: Access::write filters get copies
-        rte_iova_t iova = iova_is_va_ ? reinterpret_cast<rte_iova_t>(bytes) : RTE_BAD_IOVA;
-        rte_pktmbuf_attach_extbuf(seg, bytes, iova, take, shinfo);
+        auto* bytes = const_cast<uint8_t*>(data);  // the reader's: Access::write filters get copies
+        seg->buf_addr = bytes;
+        rte_mbuf_iova_set(seg, iova_is_va_ ? reinterpret_cast<rte_iova_t>(bytes) : RTE_BAD_IOVA);
+        seg->buf_len = take;
+        seg->data_off = 0;
+        seg->shinfo = &g_record_info;
         return uint32_t{take};
     });
 }
@@ -138,9 +180,11 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
         max = 1;
         if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) return 0;
     }
+    for (auto& in : inputs_) in.reader->begin_burst();
     uint16_t n = 0;
     while (n < max) {
         int i = earliest();
+        if (i == -2) break;  // a reader's buffers hold this burst's records
         if (i < 0) {
             if (++loop_ < loops_) {
                 loop_offset_ns_ += last_ts_ >= first_ts_ ? last_ts_ - first_ts_ : 0;

@@ -22,8 +22,9 @@ struct Pacing {
 
 // How a record becomes an mbuf.
 enum class RecordMode {
-    // The mbuf points into the mapped capture (an external buffer): nothing is
-    // copied, and the bytes stay read-only. The readers must outlive every mbuf.
+    // The mbuf points at the record in its reader's buffers (an external
+    // buffer): nothing more is copied, and the bytes are not the filters' to
+    // change. The readers must outlive every mbuf.
     attach,
     // The record is copied into the mbuf's own data room (chained when larger),
     // as a NIC would have written it; filters may modify it.
@@ -33,6 +34,24 @@ enum class RecordMode {
 // The largest piece of a record one mbuf segment holds (an attached
 // external buffer's length is 16 bits); larger records become chains.
 inline constexpr uint32_t kMaxSegmentBytes = 32768;
+
+// The mbufs a CaptureSource fills. For attach, their buffers are pinned
+// external buffers (rte_pktmbuf_pool_create_extbuf) that the source points
+// at each record: freeing one then touches nothing but the mbuf and one
+// shared, read-only counter. For copy, an ordinary packet pool.
+class RecordPool {
+public:
+    // Throws sl::RuntimeError.
+    RecordPool(const std::string& name, unsigned count, int socket, RecordMode mode);
+    ~RecordPool();
+    RecordPool(const RecordPool&) = delete;
+    RecordPool& operator=(const RecordPool&) = delete;
+    rte_mempool* get() const noexcept { return pool_; }
+
+private:
+    rte_mempool* pool_ = nullptr;
+    void* pinned_area_ = nullptr;  // what the pinned buffers point at until a record is attached
+};
 
 class CaptureSource final : public Source {
 public:
@@ -59,7 +78,10 @@ private:
         bool has_pending = false;
         bool finished = false;
     };
-    bool refill(Input& in) noexcept;
+    enum class Next { record, ended, waiting };
+    Next refill(Input& in) noexcept;
+    // The input whose pending record is the earliest; -1 when every input
+    // ended, -2 when one waits for its buffers (the next burst goes on).
     int earliest() noexcept;
     bool copy_into(rte_mbuf* m, const Record& r) noexcept;
     bool attach_to(rte_mbuf* m, const Record& r) noexcept;

@@ -314,6 +314,26 @@ TEST_F(Replay, LargeRecordsComeOutWholeUnderEveryPolicy) {
     }
 }
 
+TEST_F(Replay, ACaptureLargerThanTheReadBuffersComesOutWhole) {
+    // About 55 MB: records cross the reader's buffers (4 x 4 MiB) at every
+    // size; runs of 70 records of the largest size a snap length allows fill
+    // them all within one burst, which then ends early; looped, the second
+    // pass starts while the first one's records are still in use.
+    std::vector<uint32_t> sizes;
+    for (uint32_t i = 0; i < 450; i++) sizes.push_back(i % 150 < 70 ? 262144 : 60 + (i * 7919) % 9000);
+    std::string in = path("big.pcap");
+    write_udp_capture(in, sizes);
+    Result r = replay({"-q", "--loop", "2", "-e", "rx | pcap \"" + path("out.pcap") + "\"", "--stats-json",
+                       path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto once = read_capture(in);
+    auto out = read_capture(path("out.pcap"));
+    ASSERT_EQ(out.size(), 2 * once.size());
+    for (size_t i = 0; i < out.size(); i++)
+        ASSERT_EQ(out[i].data, once[i % once.size()].data) << "record " << i;
+    expect_conservation(stats_of(path("s.json")));
+}
+
 // ---------------------------------------------------------------------------
 // Bad input: clear messages and exit codes, never a crash or a hang.
 
