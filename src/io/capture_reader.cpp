@@ -57,8 +57,9 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     // The file is read once, front to back: the kernel may read ahead far and
     // drop pages behind us.
     posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-    // Populated now: read(2) then never waits for a page fault.
-    void* m = mmap(nullptr, kBuffersSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    // Pages fault in as read(2) first fills them: a small capture never
+    // pays for the buffers it does not use.
+    void* m = mmap(nullptr, kBuffersSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         ::close(fd_);
         throw RuntimeError(fmt::format("{}: cannot allocate read buffers: {}", path, std::strerror(errno)));
