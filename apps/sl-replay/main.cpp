@@ -3,6 +3,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <rte_config.h>
 
 #include "core/command_line.hpp"
 #include "core/diagnostics.hpp"
@@ -21,9 +22,11 @@ int main(int argc, char** argv) {
     OptionTable table("sl-replay", "[EAL-ARGS --] (-c FILE | -e PIPELINES) [options] CAPTURE...",
                       "Replays pcap/pcapng captures through streamline pipelines. `rx` reads every\n"
                       "capture (merged by time), `rx N` the N-th; `tx N` writes OUTDIR/tx-N.pcap.\n",
-                      "EAL arguments are completed with defaults that work anywhere: one lcore,\n"
-                      "a unique --file-prefix, --no-pci unless devices are named, and --no-huge\n"
-                      "when no hugepages are free. With ports (--vdev=...), tx N sends on port N.\n"
+                      "EAL arguments are completed with defaults that work anywhere: an lcore\n"
+                      "per CPU (each walks a graph; records are dealt to them by flow, and the\n"
+                      "outputs are those of one graph), a unique --file-prefix, --no-pci unless\n"
+                      "devices are named, and --no-huge when no hugepages are free. With ports\n"
+                      "(--vdev=...), tx N sends on port N.\n"
                       "Exit status: 0 success, 1 runtime error, 2 usage or configuration error.\n");
     add_pipeline_options(table, session.config_file, session.config_text);
     table.text("", 'o', "OUTDIR", "folder for tx-N.pcap and relative pcap \"FILE\" outputs", session.output_dir)
@@ -48,6 +51,15 @@ int main(int argc, char** argv) {
                   auto n = OptionTable::bounded_number(v, 1, UINT64_MAX);
                   if (!n) return fmt::format("--loop takes a positive number, not '{}'", v);
                   options.loops = *n;
+                  return std::nullopt;
+              }})
+        .add({"workers", 0, "N",
+              "walk N graphs on N lcores (default: one per CPU this\n"
+              "process may run on; 1 walks one graph)",
+              [&](const char* v) -> std::optional<std::string> {
+                  auto n = OptionTable::bounded_number(v, 1, RTE_MAX_LCORE);
+                  if (!n) return fmt::format("--workers takes a number from 1 to {}, not '{}'", RTE_MAX_LCORE, v);
+                  options.workers = static_cast<unsigned>(*n);
                   return std::nullopt;
               }})
         .add({"segment", 0, "N",

@@ -65,6 +65,8 @@ bool has_option(const std::vector<std::string>& args, std::initializer_list<std:
 
 }  // namespace
 
+unsigned allowed_cpu_count() { return static_cast<unsigned>(allowed_cpus().size()); }
+
 bool hugepages_available() {
     std::ifstream in("/proc/meminfo");
     std::string key;
@@ -82,12 +84,20 @@ std::vector<std::string> complete_eal_args(const EalConfig& config) {
     if (!has_option(user, {"-l", "-c", "--lcores"})) {
         auto cpus = allowed_cpus();
         if (!config.all_cpus) cpus.resize(1);
+        if (config.max_lcores > 0 && config.max_lcores < cpus.size()) cpus.resize(config.max_lcores);
         std::string list;
-        for (int cpu : cpus) {
-            if (!list.empty()) list += ',';
-            list += std::to_string(cpu);
+        if (config.max_lcores > cpus.size()) {
+            // More lcores than CPUs: lcore i runs on the (i mod n)-th CPU.
+            for (unsigned lcore = 0; lcore < config.max_lcores; lcore++)
+                list += fmt::format("{}{}@{}", lcore ? "," : "", lcore, cpus[lcore % cpus.size()]);
+            args.insert(args.end(), {"--lcores", list});
+        } else {
+            for (int cpu : cpus) {
+                if (!list.empty()) list += ',';
+                list += std::to_string(cpu);
+            }
+            args.insert(args.end(), {"-l", list});
         }
-        args.insert(args.end(), {"-l", list});
     }
     if (!has_option(user, {"--file-prefix", "--in-memory"}))
         args.push_back(fmt::format("--file-prefix=sl-{}-{}", getpid(), g_prefix_counter++));

@@ -15,7 +15,13 @@ struct EalConfig {
     bool verbose = false;                // keep DPDK's own start-up log
     bool pci = false;                    // scan the PCI bus (sl-forward: NICs bound to vfio-pci)
     bool all_cpus = false;               // one lcore per allowed CPU, not just the first
+    // With all_cpus: this many lcores (0: one per CPU); more than the CPUs
+    // share them.
+    unsigned max_lcores = 0;
 };
+
+// The CPUs this process may run on (its affinity mask).
+unsigned allowed_cpu_count();
 
 // True when the kernel has free hugepages to give.
 bool hugepages_available();

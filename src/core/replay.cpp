@@ -13,6 +13,7 @@
 #include "core/diagnostics.hpp"
 #include "core/ports.hpp"
 #include "io/capture_reader.hpp"
+#include "packet/flow_hash.hpp"
 #include "packet/parser.hpp"
 #include "shadow/imported_region.hpp"
 
@@ -20,7 +21,7 @@ namespace sl::core {
 namespace {
 
 // Everything in flight is released by the end of each walk (one burst through
-// the whole graph), so the pool needs one burst plus the per-lcore cache plus
+// the whole graph), so a worker needs one burst plus its lcore's cache plus
 // room for chains: a 256 KiB record copied into 2 KiB segments takes 128. When
 // a burst of such records runs the pool dry, the source ends the burst early
 // and the next walk continues; a bigger pool would only cost start-up time.
@@ -28,6 +29,10 @@ constexpr unsigned kReplayPoolSize = 2047;
 // How far ahead of the records being read prefetch asks the kernel for the
 // file: enough for the disk to stream while the graph works.
 constexpr uint64_t kPrefetchReadAhead = 64u << 20;
+
+uint32_t flow_hash(const uint8_t* data, uint32_t captured, int dlt) noexcept {
+    return packet::flow_hash(data, captured, captured, dlt);
+}
 
 // "1234 packets, 2.5 Mpps, 40%, ETA 3 s" on a terminal, rewritten in place.
 class ProgressLine {
@@ -72,8 +77,39 @@ public:
             spdlog::warn("link type {} is not parsed; filters see raw frames only", first.dlt());
     }
 
-    void configure_eal(EalConfig&) const override {}
-    std::vector<unsigned> worker_lcores() const override { return {rte_get_main_lcore()}; }
+    // One lcore per CPU this process may use, or --workers of them.
+    void configure_eal(EalConfig& eal) const override {
+        if (unsigned cpus = allowed_cpu_count(); options_.workers > cpus && options_.session.verbosity >= 0)
+            spdlog::warn("--workers {}: this process may run on {} CPU{}; workers will take turns", options_.workers,
+                         cpus, cpus == 1 ? "" : "s");
+        eal.all_cpus = true;
+        eal.max_lcores = options_.workers;
+    }
+
+    // Every lcore walks a graph, the main lcore first.
+    std::vector<unsigned> worker_lcores() const override {
+        std::vector<unsigned> lcores;
+        unsigned lcore;
+        RTE_LCORE_FOREACH(lcore) lcores.push_back(lcore);
+        if (options_.workers > lcores.size())
+            throw ConfigError(fmt::format("--workers {}: the EAL has {} lcore{} (-l)", options_.workers, lcores.size(),
+                                          lcores.size() == 1 ? "" : "s"));
+        if (options_.workers > 0) lcores.resize(options_.workers);
+        // `tx N` on a port: each worker sends on a transmit queue of its own.
+        uint16_t port;
+        RTE_ETH_FOREACH_DEV(port) {
+            rte_eth_dev_info info{};
+            if (rte_eth_dev_info_get(port, &info) == 0 && info.max_tx_queues > 0 && info.max_tx_queues < lcores.size()) {
+                if (options_.workers > info.max_tx_queues)
+                    throw ConfigError(fmt::format("--workers {}: port {} has {} transmit queue{}, one per worker",
+                                                  options_.workers, port, info.max_tx_queues,
+                                                  info.max_tx_queues == 1 ? "" : "s"));
+                lcores.resize(info.max_tx_queues);
+            }
+        }
+        return lcores;
+    }
+
     unsigned input_count() const override { return static_cast<unsigned>(readers_.size()); }
     bool live() const override { return false; }
 
@@ -81,25 +117,34 @@ public:
         worker.dlt = readers_[0]->dlt();
         worker.linktype = readers_[0]->linktype();
         worker.largest_packet = io::CaptureReader::kMaxSnaplen;
-        // `tx N` sends on port N when the EAL has one.
-        worker.tx_queues.assign(rte_eth_dev_count_avail(), 0);
+        // `tx N` sends on port N when the EAL has one; worker w owns queue w.
+        worker.tx_queues.assign(rte_eth_dev_count_avail(), static_cast<int>(worker.worker));
     }
 
-    void start(unsigned, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
-        unsigned pool_size = kReplayPoolSize;
+    void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
+        unsigned pool_size = kReplayPoolSize * workers;
         if (rte_eth_dev_count_avail() > 0) {
             PortOptions port_options;
+            port_options.workers = workers;
             ports_ = std::make_unique<Ports>(port_options);
             // The transmit rings keep what they send until the NIC is done.
-            pool_size += rte_eth_dev_count_avail() * port_options.tx_descriptors;
+            pool_size += rte_eth_dev_count_avail() * workers * port_options.tx_descriptors;
         }
         // A NIC sends from mbuf memory of its own, and a filter that writes
         // needs bytes of its own. Otherwise every policy reads the records
         // where the readers put them (the imported segment); prefetch also
         // asks the kernel for the file further ahead.
-        io::RecordMode mode = needs.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
-        pool_ = std::make_unique<io::RecordPool>("sl_replay", pool_size, static_cast<int>(rte_socket_id()), mode);
-        if (mode == io::RecordMode::attach)
+        io::CaptureSourceOptions source_options;
+        source_options.mode = needs.writes || ports_ ? io::RecordMode::copy : io::RecordMode::attach;
+        source_options.pacing = options_.pacing;
+        source_options.segment_bytes = options_.segment_bytes;
+        source_options.needs = needs;
+        // Sinks write their files in the input's order, whoever read the
+        // packet and whichever way it came.
+        source_options.needs.sequence = true;
+        pool_ = std::make_unique<io::RecordPool>("sl_replay", pool_size, static_cast<int>(rte_socket_id()),
+                                                 source_options.mode);
+        if (source_options.mode == io::RecordMode::attach)
             for (auto& r : readers_) {
                 imported_.push_back(
                     std::make_unique<shadow::ImportedRegion>(r->buffers(), io::CaptureReader::kBuffersSize));
@@ -107,13 +152,18 @@ public:
             }
         if (options_.session.shadow.policy.policy == shadow::Policy::prefetch)
             for (auto& r : readers_) r->set_read_ahead(kPrefetchReadAhead);
-        source_ = std::make_unique<io::CaptureSource>(readers_, pool_->get(), mode, options_.pacing, options_.loops,
-                                                      stop, options_.segment_bytes, needs);
+        feed_ = std::make_unique<io::RecordFeed>(readers_, options_.loops, workers, readers_[0]->dlt(), flow_hash);
+        for (unsigned w = 0; w < workers; w++)
+            sources_.push_back(std::make_unique<io::CaptureSource>(*feed_, w, pool_->get(), source_options, stop));
     }
 
-    io::Source& source(unsigned) override { return *source_; }
+    io::Source& source(unsigned worker) override { return *sources_[worker]; }
 
-    void tick(Session&, double) override { progress_.update(source_->packets(), source_->progress()); }
+    void tick(Session&, double) override {
+        uint64_t packets = 0;
+        for (const auto& s : sources_) packets += s->packets();
+        progress_.update(packets, feed_->progress());
+    }
     void stopped(Session&) override { progress_.clear(); }
 
     unsigned close(RunReport& report) noexcept override {
@@ -124,10 +174,11 @@ public:
             report.pools.push_back({"sl_replay", pool_->get()->size, replay_in_use});
             in_use += replay_in_use;
         }
-        if (source_) error_ = source_->error();
+        if (feed_) error_ = feed_->error();
         // Before the EAL stops: the devices and the pool, then the capture
-        // mappings that mbufs pointed into.
-        source_.reset();
+        // buffers that mbufs pointed into.
+        sources_.clear();
+        feed_.reset();
         ports_.reset();
         pool_.reset();
         imported_.clear();
@@ -142,7 +193,8 @@ private:
     std::unique_ptr<Ports> ports_;  // when the EAL has ports, `tx N` sends on them
     std::unique_ptr<io::RecordPool> pool_;
     std::vector<std::unique_ptr<shadow::ImportedRegion>> imported_;
-    std::unique_ptr<io::CaptureSource> source_;
+    std::unique_ptr<io::RecordFeed> feed_;
+    std::vector<std::unique_ptr<io::CaptureSource>> sources_;
     ProgressLine progress_;
     std::string error_;
 };

@@ -16,6 +16,7 @@ struct ReplayOptions {
     io::Pacing pacing;                              // --speed
     uint64_t loops = 1;                             // --loop
     uint32_t segment_bytes = io::kMaxSegmentBytes;  // --segment
+    unsigned workers = 0;                           // --workers; 0: one per lcore
     std::vector<std::string> captures;
 };
 

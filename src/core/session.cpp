@@ -123,7 +123,7 @@ std::vector<graph::Instances> Session::instantiate(const graph::Plan& plan, bool
     return all;
 }
 
-bool Session::main_walks() const { return workers_.size() == 1 && workers_[0]->lcore == rte_get_main_lcore(); }
+bool Session::main_walks() const { return !workers_.empty() && workers_[0]->lcore == rte_get_main_lcore(); }
 
 graph::Report Session::merged_report() const {
     std::lock_guard guard(control_);
@@ -168,16 +168,23 @@ int Session::run() {
         eal.verbose = options_.verbosity > 0;
         io_.configure_eal(eal);
         start_eal(program_, eal);
-        for (unsigned lcore : io_.worker_lcores()) {
+        std::vector<unsigned> lcores = io_.worker_lcores();
+        io_.check(static_cast<unsigned>(lcores.size()));
+        plan = std::make_unique<graph::Plan>(graph::plan(config, filter_registry(), plan_options()));
+        // Records are dealt to replay workers by flow; a filter that counts
+        // the input's packets in order needs all of them on one graph.
+        if (const graph::PlanNode* counting = plan->counts_input_order(); counting && !io_.live() && lcores.size() > 1) {
+            spdlog::debug("{} counts packets in input order: one worker walks the graph", counting->name);
+            lcores.resize(1);
+        }
+        for (unsigned lcore : lcores) {
             auto w = std::make_unique<Worker>();
             w->lcore = lcore;
             w->index = static_cast<unsigned>(workers_.size());
             workers_.push_back(std::move(w));
         }
-        io_.check(static_cast<unsigned>(workers_.size()));
         engines_ = std::make_unique<shadow::CopyEngines>(options_.shadow, static_cast<unsigned>(workers_.size()),
                                                          static_cast<int>(rte_socket_id()));
-        plan = std::make_unique<graph::Plan>(graph::plan(config, filter_registry(), plan_options()));
         instances = instantiate(*plan, false);
         io_.start(static_cast<unsigned>(workers_.size()), graph::packet_needs(*plan, instances[0]), &g_stop);
     } catch (const std::exception& e) {
@@ -223,7 +230,7 @@ int Session::run() {
 
     report.graph = merged_report();
     report.tsc_hz = rte_get_tsc_hz();
-    if (io_.live())
+    if (io_.live() || workers_.size() > 1)
         for (const auto& w : workers_) report.workers.push_back({w->lcore, w->runtime ? w->runtime->packets_read() : 0});
     {
         std::lock_guard guard(control_);
@@ -252,36 +259,39 @@ void Session::loop(double& elapsed_s) {
         if (g_reload.exchange(false) && io_.reloads()) reload();
         io_.tick(*this, seconds());
     };
-    if (main_walks()) {
-        Worker& w = *workers_[0];
-        uint64_t walks = 0;
-        while (!w.source->done()) {
-            w.walking->walk();
-            if ((++walks & 1023) == 0) tick();
-        }
-    } else {
-        auto all_done = [&] {
-            for (auto& w : workers_)
-                if (!w->finished.load(std::memory_order_acquire)) return false;
-            return true;
-        };
-        try {
-            for (auto& w : workers_)
+    auto all_done = [&] {
+        for (auto& w : workers_)
+            if (!w->finished.load(std::memory_order_acquire)) return false;
+        return true;
+    };
+    try {
+        for (auto& w : workers_)
+            if (w->lcore != rte_get_main_lcore())
                 if (int rc = rte_eal_remote_launch(Worker::loop, w.get(), w->lcore); rc != 0)
                     throw RuntimeError(fmt::format("cannot start a worker on lcore {}: {}", w->lcore, std::strerror(-rc)));
-            while (!all_done()) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                // Once stopping, the workers end within a walk: nothing to
-                // reload or print meanwhile.
-                if (!g_stop.load()) tick();
+        // The main lcore walks its graph between ticks (a reload switches
+        // it in tick()), then waits for the others.
+        if (main_walks()) {
+            Worker& w = *workers_[0];
+            uint64_t walks = 0;
+            while (!w.source->done()) {
+                w.walking->walk();
+                if ((++walks & 1023) == 0) tick();
             }
-        } catch (...) {
-            g_stop.store(true);
-            rte_eal_mp_wait_lcore();
-            throw;
+            w.finished.store(true, std::memory_order_release);
         }
+        while (!all_done()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            // Once stopping, the workers end within a walk: nothing to
+            // reload or print meanwhile.
+            if (!g_stop.load()) tick();
+        }
+    } catch (...) {
+        g_stop.store(true);
         rte_eal_mp_wait_lcore();
+        throw;
     }
+    rte_eal_mp_wait_lcore();
     elapsed_s = seconds();
 }
 
@@ -302,21 +312,18 @@ void Session::reload() {
         return;
     }
     std::lock_guard guard(control_);
-    if (main_walks()) {
-        workers_[0]->next.store(next[0].get());
-        workers_[0]->switch_if_asked();
-    } else {
-        for (size_t i = 0; i < workers_.size(); i++) workers_[i]->next.store(next[i].get(), std::memory_order_release);
-        for (auto& w : workers_) {
-            while (w->next.load(std::memory_order_acquire) != nullptr) {
-                // A worker that stopped meanwhile switches no more; the graph
-                // is taken over here, where nothing walks it.
-                if (w->finished.load(std::memory_order_acquire)) {
-                    w->switch_if_asked();
-                    break;
-                }
-                std::this_thread::sleep_for(std::chrono::microseconds(100));
+    for (size_t i = 0; i < workers_.size(); i++) workers_[i]->next.store(next[i].get(), std::memory_order_release);
+    for (auto& w : workers_) {
+        // The main lcore is between two of its walks here.
+        if (w->lcore == rte_get_main_lcore()) w->switch_if_asked();
+        while (w->next.load(std::memory_order_acquire) != nullptr) {
+            // A worker that stopped meanwhile switches no more; the graph
+            // is taken over here, where nothing walks it.
+            if (w->finished.load(std::memory_order_acquire)) {
+                w->switch_if_asked();
+                break;
             }
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
     }
     // The previous graphs are walked no more: close what they did not hand on.

@@ -25,6 +25,6 @@ private:
 
 SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head",
                                         .access = sl::Access::none,
-                                        .flags = sl::kNoParse,
+                                        .flags = sl::kNoParse | sl::kInputOrder,
                                         .summary = "pass the first N packets",
                                         .usage = "head N"})

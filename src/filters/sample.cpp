@@ -25,6 +25,6 @@ private:
 
 SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample",
                                           .access = sl::Access::none,
-                                          .flags = sl::kNoParse,
+                                          .flags = sl::kNoParse | sl::kInputOrder,
                                           .summary = "pass 1 packet in N",
                                           .usage = "sample N"})

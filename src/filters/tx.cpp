@@ -3,6 +3,8 @@
 // that one configuration serves live and offline.
 #include <rte_ethdev.h>
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include <sl/pcap_sink.hpp>
@@ -47,6 +49,14 @@ public:
 
     void finish() override {
         if (file_) file_->finish();
+    }
+
+    // sl-replay's workers each wrote a part of the file: the merge.
+    void merge_workers(std::span<sl::Filter* const> instances) override {
+        if (!file_) return;
+        std::vector<sl::Filter*> files;
+        for (sl::Filter* f : instances) files.push_back(static_cast<Tx*>(f)->file_.get());
+        file_->merge_workers(files);
     }
 
 private:

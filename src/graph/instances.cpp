@@ -1,5 +1,7 @@
 #include "graph/instances.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "graph/runtime.hpp"
@@ -40,6 +42,7 @@ public:
     unsigned worker_index() const override { return where_.worker; }
     unsigned worker_count() const override { return where_.workers; }
     bool live() const override { return where_.live; }
+    unsigned ways_in() const override { return std::max(node_.ways_in, 1u); }
     int tx_queue(uint16_t port) const override {
         return port < where_.tx_queues.size() ? where_.tx_queues[port] : -1;
     }

@@ -31,6 +31,7 @@ public:
         check_acyclic();
         check_branches();
         for (auto& node : plan_.nodes_) route(node);
+        count_ways_in();
         return std::move(plan_);
     }
 
@@ -244,6 +245,23 @@ private:
                                           count_paths(0)));
     }
 
+    // How many ways lead from the parse node to each node, one per distinct
+    // successor of each node on the way: a node that branches reach by two
+    // ways sees a burst's packets in another order than they came.
+    void count_ways_in() {
+        std::vector<uint64_t> ways(nodes().size(), 0);
+        std::function<uint64_t(size_t)> count = [&](size_t i) -> uint64_t {
+            if (i == 0) return 1;
+            if (ways[i]) return ways[i];
+            uint64_t n = 0;
+            for (size_t p = 0; p < nodes().size(); p++)
+                for (size_t t : nodes()[p].successors)
+                    if (t == i) n = std::min<uint64_t>(n + count(p), 255);
+            return ways[i] = n;
+        };
+        for (size_t i = 0; i < nodes().size(); i++) plan_.nodes_[i].ways_in = static_cast<unsigned>(count(i));
+    }
+
     // One edge per distinct successor, numbered from 1 (edge 0 is the
     // release node); a class edge adds to the edges every class takes.
     static void route(PlanNode& node) {
@@ -284,6 +302,12 @@ private:
     std::map<std::string, Stream> streams_;
     std::map<std::string, Setting> settings_;
 };
+
+const PlanNode* Plan::counts_input_order() const noexcept {
+    for (const auto& n : nodes_)
+        if (n.type && (n.type->flags & kInputOrder)) return &n;
+    return nullptr;
+}
 
 const PlanNode* Plan::find(std::string_view name) const noexcept {
     for (const auto& n : nodes_)

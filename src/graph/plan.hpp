@@ -57,6 +57,7 @@ struct PlanNode {
     bool pulls_ahead = false;
     std::vector<Out> outs;
     std::vector<size_t> successors;  // edge e (from 1) leads to successors[e - 1]
+    unsigned ways_in = 1;            // paths from rx to this node (at most 255)
     Routing routing;
 
     const char* filter_name() const noexcept { return type ? type->name : "parse"; }
@@ -71,6 +72,9 @@ public:
     // The most branches a packet can be on at once (paths from rx to the
     // ends of the graph): 1 when the graph is one chain.
     uint64_t branches() const noexcept { return branches_; }
+    // The first node whose filter counts the packets of the input in order
+    // (kInputOrder), or null.
+    const PlanNode* counts_input_order() const noexcept;
 
 private:
     friend class Planner;

@@ -35,9 +35,70 @@ uint64_t pow10(unsigned n) {
 
 }  // namespace
 
-void CaptureReader::Free::operator()(uint8_t* p) const noexcept { munmap(p, kBuffersSize); }
+void CaptureReader::Unmap::operator()(uint8_t* p) const noexcept { munmap(p, kBuffersSize); }
+void CaptureReader::UnmapIndex::operator()(Indexed* p) const noexcept {
+    munmap(p, kChunks * kIndexEntries * sizeof(Indexed));
+}
 
-CaptureReader::CaptureReader(const std::string& path) : path_(path) {
+void CaptureReader::index_chunks(Hasher hasher) {
+    if (pcapng_) return;
+    // Pages fault in as indexes fill them.
+    void* m = mmap(nullptr, kChunks * kIndexEntries * sizeof(Indexed), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw RuntimeError(fmt::format("{}: cannot allocate chunk indexes: {}", path_, std::strerror(errno)));
+    index_.reset(static_cast<Indexed*>(m));
+    hasher_ = hasher;
+}
+
+// True when pcap record headers follow each other from `at` as in a
+// capture: a guess at where the first record of a chunk starts, which the
+// walk checks when it gets there.
+bool CaptureReader::plausible_chain(const uint8_t* c, size_t bytes, size_t at) const noexcept {
+    constexpr int kHeaders = 4;
+    constexpr uint32_t kDay = 86400;
+    uint32_t last_sec = 0;
+    for (int k = 0; k < kHeaders; k++) {
+        if (at + 16 > bytes) return k > 0;
+        const uint8_t* h = c + at;
+        uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
+        if (captured > kMaxSnaplen || wire < captured || wire > (1u << 20)) return false;
+        if (frac >= (nanosecond_ ? 1000000000u : 1000000u)) return false;
+        if (k > 0 && (sec > last_sec + kDay || sec + kDay < last_sec)) return false;
+        last_sec = sec;
+        at += 16 + size_t{captured};
+    }
+    return true;
+}
+
+// Done by the thread that read the chunk. The walk uses the index only if
+// its first record is where the walk finds the chunk's first record, so a
+// wrong guess costs time, never a record.
+void CaptureReader::index_chunk(size_t buffer) noexcept {
+    Buffer& b = state_[buffer];
+    b.indexed = 0;
+    const uint8_t* c = chunk(buffer);
+    size_t bytes = b.bytes;
+    size_t at = 0;
+    if (b.offset != first_record_) {
+        size_t limit = std::min<size_t>(bytes, kMaxSnaplen + 16);
+        while (at < limit && !plausible_chain(c, bytes, at)) at++;
+        if (at >= limit) return;
+    }
+    Indexed* index = index_of(buffer);
+    uint32_t n = 0;
+    while (at + 16 <= bytes) {
+        const uint8_t* h = c + at;
+        uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
+        if (captured > kMaxSnaplen || at + 16 + captured > bytes) break;  // the walk says what is wrong
+        index[n++] = Indexed{static_cast<uint32_t>(at), captured, wire < captured ? captured : wire,
+                             hasher_(h + 16, captured, dlt_),
+                             uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u)};
+        at += 16 + size_t{captured};
+    }
+    b.indexed = n;
+}
+
+CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std::make_unique<Buffer[]>(kChunks)) {
     // libpcap judges whether the file is a capture at all, so that what it
     // cannot open gets exactly its message, as tcpdump would print it.
     char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -57,8 +118,8 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     // The file is read once, front to back: the kernel may read ahead far and
     // drop pages behind us.
     posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-    // Pages fault in as read(2) first fills them: a small capture never
-    // pays for the buffers it does not use.
+    // Pages fault in as reads first fill them: a small capture never pays
+    // for the buffers it does not use.
     void* m = mmap(nullptr, kBuffersSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         ::close(fd_);
@@ -99,21 +160,27 @@ CaptureReader::~CaptureReader() {
 }
 
 void CaptureReader::rewind() noexcept {
-    lseek(fd_, static_cast<off_t>(first_record_), SEEK_SET);
-    offset_ = file_read_ = advised_ = first_record_;
-    // The current buffer may hold records of this burst: the next read
-    // moves on to another.
-    pos_ = end_ = kBufferSize;
+    // The walk reached the end of the file (or, when opening a pcapng file,
+    // read only chunks of its own): no chunk is read ahead, and the next
+    // one claimed goes into the buffer after the current.
+    while (claim_.test_and_set(std::memory_order_acquire)) {
+    }
+    claim_offset_ = advised_ = first_record_;
+    claim_.clear(std::memory_order_release);
+    expect_ = offset_ = first_record_;
+    pos_ = end_;
+    skip_ = 0;
     interfaces_.clear();
     error_.clear();
 }
 
-void CaptureReader::begin_burst() noexcept {
-    burst_++;
-    // The last record handed out lies in the current buffer; its caller may
-    // still hold it.
-    used_in_[current_] = burst_;
+void CaptureReader::begin_epoch(uint64_t epoch, uint64_t released) noexcept {
+    epoch_ = epoch;
+    released_ = released;
+    // The last record handed out lies in the current buffer.
+    if (walking_) state_[current_].used_in = epoch;
     waiting_ = false;
+    free_passed();
 }
 
 uint32_t CaptureReader::u32(const uint8_t* p) const noexcept {
@@ -130,51 +197,94 @@ uint16_t CaptureReader::u16(const uint8_t* p) const noexcept {
 
 bool CaptureReader::fail(std::string message) noexcept {
     error_ = fmt::format("{}: {}", path_, message);
-    offset_ = size_;
+    offset_ = expect_ = size_;
     pos_ = end_;
+    skip_ = 0;
     return false;
 }
 
-const uint8_t* CaptureReader::have(uint32_t bytes) noexcept {
-    if (end_ - pos_ < bytes && !refill(bytes)) return nullptr;
-    return buffers_.get() + current_ * kBufferSize + pos_;
+bool CaptureReader::read_ahead(unsigned ahead) noexcept {
+    if (claimed_.load(std::memory_order_relaxed) - walked_.load(std::memory_order_relaxed) >= ahead) return false;
+    if (claim_.test_and_set(std::memory_order_acquire)) return false;  // another thread claims this very chunk
+    size_t i = claim_buffer_;
+    Buffer& b = state_[i];
+    if (claim_offset_ >= size_ || b.state.load(std::memory_order_acquire) != kFree) {
+        claim_.clear(std::memory_order_release);
+        return false;
+    }
+    uint64_t offset = claim_offset_;
+    claim_offset_ += kChunk;
+    claim_buffer_ = (i + 1) % kChunks;
+    b.state.store(kReading, std::memory_order_relaxed);
+    claimed_.fetch_add(1, std::memory_order_relaxed);
+    if (offset + advice_ / 2 >= advised_ && advised_ < size_) {
+        posix_fadvise(fd_, static_cast<off_t>(advised_), static_cast<off_t>(advice_), POSIX_FADV_WILLNEED);
+        advised_ += advice_;
+    }
+    claim_.clear(std::memory_order_release);
+
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, size_ - offset));
+    size_t got = 0;
+    int error = 0;
+    while (got < want) {
+        ssize_t n = ::pread(fd_, chunk(i) + got, want - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) error = errno;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    b.offset = offset;
+    b.bytes = static_cast<uint32_t>(got);
+    b.error = error ? error : got < want ? kShrank : 0;
+    b.indexed = 0;
+    if (hasher_ && !b.error) index_chunk(i);
+    b.state.store(kRead, std::memory_order_release);
+    return true;
 }
 
-// Reads in pieces of a few hundred KiB, just before the bytes are walked,
-// so that they are still in the cache when the graph reads them.
-bool CaptureReader::refill(uint32_t bytes) noexcept {
-    constexpr size_t kReadSize = 256u << 10;
-    if (pos_ + bytes > kBufferSize) {
-        // The rest of this buffer cannot hold it: move what is left of the
-        // current record to the start of the next buffer, unless records
-        // handed out in this burst are still there.
-        size_t next = (current_ + 1) % kBuffers;
-        if (used_in_[next] == burst_) {
-            waiting_ = true;
-            return false;
-        }
-        size_t left = end_ > pos_ ? end_ - pos_ : 0;
-        uint8_t* base = buffers_.get();
-        std::memmove(base + next * kBufferSize, base + current_ * kBufferSize + pos_, left);
-        current_ = next;
-        pos_ = 0;
-        end_ = left;
+// Moves the walk into the next chunk, reading it if nobody has: the part of
+// a record at the end of the current chunk goes in front of it.
+bool CaptureReader::next_chunk() noexcept {
+    if (expect_ >= size_) return false;  // the end of the file
+    size_t next = (current_ + 1) % kChunks;
+    Buffer& b = state_[next];
+    if (b.state.load(std::memory_order_acquire) == kFree) read_ahead(kChunks);
+    if (b.state.load(std::memory_order_acquire) != kRead || b.offset != expect_) {
+        // Being read by another thread, or still holding records in use.
+        waiting_ = true;
+        return false;
     }
-    if (offset_ + read_ahead_ / 2 >= advised_ && advised_ < size_) {
-        posix_fadvise(fd_, static_cast<off_t>(advised_), static_cast<off_t>(read_ahead_), POSIX_FADV_WILLNEED);
-        advised_ += read_ahead_;
+    if (b.error == kShrank) return fail("truncated dump file; the file shrank while it was read");
+    if (b.error) return fail(std::strerror(b.error));
+    size_t left = end_ - pos_;
+    uint8_t* into = chunk(next) - left;
+    if (left > 0) std::memcpy(into, base(current_) + pos_, left);
+    current_ = next;
+    pos_ = kChunk - left;
+    end_ = kChunk + b.bytes;
+    expect_ = b.offset + b.bytes;
+    index_at_ = 0;
+    index_ok_ = b.indexed > 0;
+    walked_.fetch_add(1, std::memory_order_relaxed);
+    if (!walking_) {
+        walking_ = true;
+        oldest_ = current_;
     }
-    uint8_t* buffer = buffers_.get() + current_ * kBufferSize;
-    while (end_ - pos_ < bytes) {
-        size_t want = std::min(kBufferSize - end_, std::max<size_t>(kReadSize, bytes - (end_ - pos_)));
-        ssize_t n = ::read(fd_, buffer + end_, want);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(std::strerror(errno));
-        if (n == 0) return false;  // the end of the file: the caller says what is missing
-        end_ += static_cast<size_t>(n);
-        file_read_ += static_cast<uint64_t>(n);
-    }
+    free_passed();
     return true;
+}
+
+// The buffers the walk left, in order, once no record of theirs is read.
+void CaptureReader::free_passed() noexcept {
+    while (oldest_ != current_ && state_[oldest_].used_in < released_) {
+        state_[oldest_].state.store(kFree, std::memory_order_release);
+        oldest_ = (oldest_ + 1) % kChunks;
+    }
+}
+
+const uint8_t* CaptureReader::have(uint32_t bytes) noexcept {
+    if (end_ - pos_ < bytes && (!next_chunk() || end_ - pos_ < bytes)) return nullptr;
+    return base(current_) + pos_;
 }
 
 void CaptureReader::consume(uint32_t bytes) noexcept {
@@ -182,28 +292,59 @@ void CaptureReader::consume(uint32_t bytes) noexcept {
     offset_ += bytes;
 }
 
-bool CaptureReader::skip(uint64_t bytes) noexcept {
-    uint64_t buffered = end_ - pos_;
-    if (bytes <= buffered) {
-        consume(static_cast<uint32_t>(bytes));
-        return true;
+// Passes over what is left of an unread block, however long.
+bool CaptureReader::skip_pending() noexcept {
+    while (skip_ > 0) {
+        size_t left = end_ - pos_;
+        if (left == 0) {
+            if (!next_chunk()) return waiting_ ? false : fail("truncated pcapng block");
+            continue;
+        }
+        auto take = static_cast<uint32_t>(std::min<uint64_t>(left, skip_));
+        consume(take);
+        skip_ -= take;
     }
-    uint64_t rest = bytes - buffered;
-    if (lseek(fd_, static_cast<off_t>(rest), SEEK_CUR) < 0) return fail(std::strerror(errno));
-    pos_ = end_;
-    offset_ += bytes;
-    file_read_ += rest;
+    return true;
+}
+
+bool CaptureReader::take_indexed(IndexedRecords& records) noexcept {
+    if (!index_ok_ || index_at_ >= state_[current_].indexed) return false;
+    const Indexed* first = index_of(current_) + index_at_;
+    if (pos_ != kChunk + first->offset) {
+        if (pos_ > kChunk + first->offset) index_ok_ = false;
+        return false;
+    }
+    uint32_t n = state_[current_].indexed - index_at_;
+    const Indexed& last = first[n - 1];
+    size_t end = kChunk + last.offset + 16 + last.captured;
+    offset_ += end - pos_;
+    pos_ = end;
+    index_at_ += n;
+    state_[current_].used_in = epoch_;
+    records = IndexedRecords{first, n, chunk(current_)};
     return true;
 }
 
 bool CaptureReader::next(Record& record) noexcept {
     bool got = pcapng_ ? next_pcapng(record) : next_pcap(record);
-    if (got) used_in_[current_] = burst_;
+    if (got) state_[current_].used_in = epoch_;
     return got;
 }
 
 bool CaptureReader::next_pcap(Record& record) noexcept {
     if (offset_ >= size_) return false;
+    if (index_ok_ && index_at_ < state_[current_].indexed) {
+        const Indexed& e = index_of(current_)[index_at_];
+        if (pos_ == kChunk + e.offset) {
+            record = Record{chunk(current_) + e.offset + 16, e.captured, e.wire_len, e.timestamp_ns, e.hash, true};
+            consume(16 + e.captured);
+            index_at_++;
+            return true;
+        }
+        // Before it: the record the last chunk began. Past it: the guess at
+        // the chunk's first record was wrong.
+        if (pos_ > kChunk + e.offset) index_ok_ = false;
+    }
     uint64_t left = size_ - offset_;
     if (left < 16)
         return fail(fmt::format("truncated dump file; tried to read 16 header bytes, only got {}", left));
@@ -218,15 +359,14 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
                                 left - 16));
     h = have(16 + captured);
     if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
-    record.data = h + 16;
-    record.captured = captured;
-    record.wire_len = wire < captured ? captured : wire;
-    record.timestamp_ns = uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u);
+    record = Record{h + 16, captured, wire < captured ? captured : wire,
+                    uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u)};
     consume(16 + captured);
     return true;
 }
 
 bool CaptureReader::next_pcapng(Record& record) noexcept {
+    if (!skip_pending()) return false;
     while (offset_ < size_) {
         uint64_t left = size_ - offset_;
         if (left < 12) return fail("truncated pcapng block");
@@ -252,10 +392,11 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         // Statistics, name resolution and custom blocks are passed over
         // unread, however long.
         if (!read) {
-            if (!skip(length)) return false;
+            skip_ = length;
+            if (!skip_pending()) return false;
             continue;
         }
-        if (length > kBufferSize)
+        if (length > kChunk)
             return fail(fmt::format("corrupt pcapng block of length {} at offset {}", length, offset_));
         b = have(length);
         if (!b) return waiting_ ? false : fail("truncated pcapng block");
@@ -328,10 +469,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         } else {
             ns = ts / pow10(itf.resolution - 9);
         }
-        record.data = body + header;
-        record.captured = captured;
-        record.wire_len = wire < captured ? captured : wire;
-        record.timestamp_ns = ns;
+        record = Record{body + header, captured, wire < captured ? captured : wire, ns};
         return true;
     }
     return false;

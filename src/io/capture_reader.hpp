@@ -1,17 +1,24 @@
-// Reads pcap and pcapng captures with read(2) into a few large buffers of
-// its own, and hands out records where they lie there.
+// Reads pcap and pcapng captures with pread(2) into buffers of its own, in
+// chunks that any thread may read ahead, and hands out records where they
+// lie there.
 //
 // DPDK's net_pcap goes through libpcap one packet at a time and is slower
 // than tcpdump itself. A memory mapping of the file avoids the copy, but on
 // a VM the page tables it needs cost more than the copy does (walking a 1 GB
-// capture: 0.5-0.75 s mapped, 0.2 s read), and read(2) keeps the memory
+// capture: 0.5-0.75 s mapped, 0.2 s read), and reading keeps the memory
 // bound: captures far larger than RAM replay through the same buffers.
 //
-// A record stays where it is until the buffer it lies in is filled again,
-// which happens only once the burst it was handed out in is over: mbufs
-// attached to records are all released by the end of their walk.
+// The copy out of the page cache is most of what reading costs, so several
+// workers share it: the records are walked in order by one thread at a time
+// (next()), while read_ahead() fills the next free chunk from any thread.
+//
+// A record stays where it is until the chunk it lies in is read again,
+// which happens only once the epoch it was handed out in is released: the
+// caller numbers the epochs (io/record_feed.hpp: one per batch of records)
+// and says which are over.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +31,8 @@ struct Record {
     uint32_t captured;  // bytes present in the file
     uint32_t wire_len;  // bytes on the wire
     uint64_t timestamp_ns;
+    uint32_t hash = 0;  // its flow's hash, when the reader found it (hashed)
+    bool hashed = false;
 };
 
 class CaptureReader {
@@ -39,37 +48,96 @@ public:
     int dlt() const noexcept { return dlt_; }              // libpcap's DLT_ value
     uint32_t linktype() const noexcept { return linktype_; } // the file's LINKTYPE_ value
     uint64_t size() const noexcept { return size_; }
-    uint64_t position() const noexcept { return offset_; }  // in the file
+    uint64_t position() const noexcept { return offset_; }  // in the file, of the next record
+
     // The memory records are handed out from, page-aligned: the imported
     // segment that mbufs attach to.
     const uint8_t* buffers() const noexcept { return buffers_.get(); }
-    static constexpr size_t kBuffersSize = 4 * (size_t{4} << 20);
 
+    // The walk through the records, by one thread at a time (the caller
+    // passes it on with a release and an acquire).
+    //
     // The next record. False at the end of the file, at corrupt data (then
     // error() says what, in libpcap's words where libpcap has them), or when
-    // every buffer still holds records of this burst (then waiting() is
-    // true, and the next burst goes on where this one stopped).
+    // its bytes are not read yet or every chunk still holds records of
+    // epochs not released (then waiting() is true: try again later).
     bool next(Record& record) noexcept;
     bool waiting() const noexcept { return waiting_; }
     const std::string& error() const noexcept { return error_; }
-    // A new burst: the records handed out before it are no longer read,
-    // but for the last one (the caller may still hold it).
-    void begin_burst() noexcept;
+    // Records handed out from now on belong to `epoch` (from 1, rising);
+    // those of epochs before `released` are no longer read. The last record
+    // handed out belongs to `epoch` too: its caller may still hold it.
+    void begin_epoch(uint64_t epoch, uint64_t released) noexcept;
+    // Back to the first record, once the walk reached the end of the file.
     void rewind() noexcept;
-    // How far ahead of the reading position the kernel is asked to read the
-    // file in (POSIX_FADV_WILLNEED); 16 MiB unless set.
-    void set_read_ahead(uint64_t bytes) noexcept { read_ahead_ = bytes; }
+
+    // Any thread: reads the next chunk of the file into a free buffer, if
+    // there is one and fewer than `ahead` chunks are read but not walked.
+    // True when it read one.
+    bool read_ahead(unsigned ahead) noexcept;
+    // With several workers: whoever reads a chunk of a pcap file also finds
+    // its records and hashes their flows with `hasher`, while the bytes are
+    // in that CPU's cache, and the walk takes the records from that index.
+    // Before reading starts (the chunk read when opening is walked as is).
+    using Hasher = uint32_t (*)(const uint8_t* data, uint32_t captured, int dlt) noexcept;
+    void index_chunks(Hasher hasher);
+    // A record of a chunk's index: where it lies in the chunk, its header,
+    // and its flow's hash.
+    struct Indexed {
+        uint32_t offset;
+        uint32_t captured;
+        uint32_t wire_len;
+        uint32_t hash;
+        uint64_t timestamp_ns;
+        const uint8_t* data(const uint8_t* chunk) const noexcept { return chunk + offset + 16; }
+    };
+    struct IndexedRecords {
+        const Indexed* first;
+        uint32_t count;
+        const uint8_t* chunk;
+    };
+    // The walk: when the next records are the rest of the current chunk's
+    // index, hands them all out at once (as next() would one by one).
+    bool take_indexed(IndexedRecords& records) noexcept;
+    // How far ahead of the walk the kernel is asked to read the file in
+    // (POSIX_FADV_WILLNEED); 16 MiB unless set. Before reading starts.
+    void set_read_ahead(uint64_t bytes) noexcept { advice_ = bytes; }
 
     // libpcap's upper bound for a record; larger ones are corrupt.
     static constexpr uint32_t kMaxSnaplen = 262144;
+    // A chunk holds more than the largest record, so that a record lies in
+    // at most two; the walk copies the first part of one that does in front
+    // of the second. A buffer is the room for that part and a chunk.
+    static constexpr size_t kChunk = 512u << 10;
+    static constexpr size_t kChunks = 32;
+    static constexpr size_t kBuffersSize = kChunks * 2 * kChunk;
 
 private:
-    // `bytes` contiguous bytes at the reading position, reading what is
-    // missing; null at the end of the file or when no buffer is free.
+    // The state of a chunk buffer: free, being read by some thread, read.
+    enum : uint32_t { kFree, kReading, kRead };
+    struct Buffer {
+        std::atomic<uint32_t> state{kFree};
+        uint64_t offset = 0;  // in the file, of the chunk's first byte
+        uint32_t bytes = 0;   // read; fewer than kChunk at the end of the file
+        int error = 0;        // errno of a read that failed
+        uint64_t used_in = 0; // the walk's: the epoch that last handed out one of its records
+        uint32_t indexed = 0; // records in its index
+    };
+    static constexpr size_t kIndexEntries = kChunk / 16;
+    Indexed* index_of(size_t buffer) const noexcept { return index_.get() + buffer * kIndexEntries; }
+    void index_chunk(size_t buffer) noexcept;
+    bool plausible_chain(const uint8_t* chunk, size_t bytes, size_t at) const noexcept;
+    uint8_t* base(size_t buffer) const noexcept { return buffers_.get() + buffer * 2 * kChunk; }
+    uint8_t* chunk(size_t buffer) const noexcept { return base(buffer) + kChunk; }
+    static constexpr int kShrank = -1;  // Buffer::error: the file ended before its size
+
+    // `bytes` contiguous bytes at the walk's position; null at the end of
+    // the file or when the next chunk is not there yet (waiting_).
     const uint8_t* have(uint32_t bytes) noexcept;
-    bool refill(uint32_t bytes) noexcept;
+    bool next_chunk() noexcept;
+    void free_passed() noexcept;
     void consume(uint32_t bytes) noexcept;
-    bool skip(uint64_t bytes) noexcept;
+    bool skip_pending() noexcept;
     bool next_pcap(Record& record) noexcept;
     bool next_pcapng(Record& record) noexcept;
     bool fail(std::string message) noexcept;
@@ -82,28 +150,43 @@ private:
         bool binary_resolution;  // if_tsresol: 2^-n instead of 10^-n
         uint8_t resolution;
     };
-    // The buffers, kBuffers of kBufferSize bytes; `current_` holds the
-    // bytes [pos_, end_) not handed out yet, and `used_in_` says in which
-    // burst each buffer last held a record handed out.
-    static constexpr size_t kBuffers = 4;
-    static constexpr size_t kBufferSize = kBuffersSize / kBuffers;
-    struct Free {
+    struct Unmap {
         void operator()(uint8_t* p) const noexcept;
+    };
+    struct UnmapIndex {
+        void operator()(Indexed* p) const noexcept;
     };
 
     std::string path_;
     int fd_ = -1;
     uint64_t size_ = 0;
-    uint64_t offset_ = 0;      // file offset of the reading position
-    uint64_t file_read_ = 0;   // file offset up to which bytes are in a buffer
     uint64_t first_record_ = 0;
-    uint64_t advised_ = 0;     // read-ahead asked for up to here
-    uint64_t read_ahead_ = 16u << 20;
-    std::unique_ptr<uint8_t[], Free> buffers_;
-    size_t current_ = 0;
-    size_t pos_ = 0, end_ = 0;  // within the current buffer
-    uint64_t burst_ = 1;
-    uint64_t used_in_[kBuffers] = {};
+    std::unique_ptr<uint8_t[], Unmap> buffers_;
+    std::unique_ptr<Buffer[]> state_;
+    Hasher hasher_ = nullptr;
+    std::unique_ptr<Indexed[], UnmapIndex> index_;  // kIndexEntries per buffer
+
+    // Reading ahead, under `claim_`: the next chunk to read and its buffer.
+    std::atomic_flag claim_ = ATOMIC_FLAG_INIT;
+    uint64_t claim_offset_ = 0;
+    size_t claim_buffer_ = 0;
+    uint64_t advised_ = 0;
+    uint64_t advice_ = 16u << 20;
+    std::atomic<uint64_t> claimed_{0};  // chunks claimed, ever
+    std::atomic<uint64_t> walked_{0};   // chunks the walk moved into, ever
+
+    // The walk's.
+    size_t current_ = kChunks - 1;  // the buffer walked, once walking_
+    size_t oldest_ = 0;             // the first buffer passed and not yet free
+    bool walking_ = false;
+    uint32_t index_at_ = 0;         // the current chunk's next indexed record
+    bool index_ok_ = false;         // its index starts where the walk found its first record
+    size_t pos_ = 0, end_ = 0;      // within the current buffer (from its start, spill included)
+    uint64_t offset_ = 0;           // file offset of pos_
+    uint64_t expect_ = 0;           // file offset of the chunk the walk moves into next
+    uint64_t skip_ = 0;             // bytes of an unread block still to pass over
+    uint64_t epoch_ = 1;
+    uint64_t released_ = 1;         // epochs before it are released
     bool waiting_ = false;
     int dlt_ = 0;
     uint32_t linktype_ = 0;

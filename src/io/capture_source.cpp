@@ -1,5 +1,6 @@
 #include "io/capture_source.hpp"
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
+#include <rte_prefetch.h>
 
 #include <fmt/format.h>
 
@@ -32,6 +34,9 @@ rte_mbuf_ext_shared_info g_record_info = {keep_record, nullptr, 1};
 
 // What a pinned buffer is before a record is attached: never read.
 constexpr uint16_t kPinnedRoom = 64;
+
+// Empty reads in a row before a worker gives its CPU away; a few microseconds.
+constexpr uint32_t kIdleBeforeYield = 64;
 }  // namespace
 
 RecordPool::RecordPool(const std::string& name, unsigned count, int socket, RecordMode mode) {
@@ -58,60 +63,16 @@ RecordPool::~RecordPool() {
     rte_free(pinned_area_);
 }
 
-CaptureSource::CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool,
-                             RecordMode mode, Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
-                             uint32_t segment_bytes, PacketNeeds needs)
-    : pool_(pool), mode_(mode), segment_bytes_(std::clamp<uint32_t>(segment_bytes, 64, kMaxSegmentBytes)), needs_(needs),
-      iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), pacing_(pacing),
-      loops_(loops ? loops : 1), stop_(stop) {
-    for (auto& r : readers) {
-        inputs_.push_back(Input{r.get(), {}, false, false});
-        total_bytes_ += r->size();
-    }
-}
+CaptureSource::CaptureSource(RecordFeed& feed, unsigned worker, rte_mempool* pool,
+                             const CaptureSourceOptions& options, const std::atomic<bool>* stop)
+    : feed_(feed), worker_(worker), pool_(pool), mode_(options.mode),
+      segment_bytes_(std::clamp<uint32_t>(options.segment_bytes, 64, kMaxSegmentBytes)), needs_(options.needs),
+      iova_is_va_(rte_eal_iova_mode() == RTE_IOVA_VA), prefetch_(feed.workers() > 1 && options.needs.bytes),
+      pacing_(options.pacing), stop_(stop) {}
 
-CaptureSource::Next CaptureSource::refill(Input& in) noexcept {
-    if (in.has_pending) return Next::record;
-    if (in.finished) return Next::ended;
-    if (in.reader->next(in.pending)) {
-        in.has_pending = true;
-        return Next::record;
-    }
-    if (in.reader->waiting()) return Next::waiting;
-    in.finished = true;
-    if (error_.empty() && !in.reader->error().empty()) error_ = in.reader->error();
-    return Next::ended;
-}
-
-int CaptureSource::earliest() noexcept {
-    // One input is the common case: no comparison needed.
-    if (inputs_.size() == 1) {
-        Next n = refill(inputs_[0]);
-        return n == Next::record ? 0 : n == Next::ended ? -1 : -2;
-    }
-    int best = -1;
-    for (size_t i = 0; i < inputs_.size(); i++) {
-        Next n = refill(inputs_[i]);
-        // Which record is the earliest is known only once every input has one.
-        if (n == Next::waiting) return -2;
-        if (n == Next::ended) continue;
-        if (best < 0 || inputs_[i].pending.timestamp_ns < inputs_[size_t(best)].pending.timestamp_ns)
-            best = static_cast<int>(i);
-    }
-    return best;
-}
-
-bool CaptureSource::due(uint64_t timestamp_ns) noexcept {
+bool CaptureSource::due(uint64_t elapsed_ns) const noexcept {
     if (pacing_.mode == Pacing::Mode::top) return true;
-    if (!pacing_started_) {
-        pacing_started_ = true;
-        first_ts_ = timestamp_ns;
-        wall_start_ns_ = now_ns();
-    }
-    uint64_t capture_elapsed = timestamp_ns + loop_offset_ns_ - first_ts_;
-    if (timestamp_ns + loop_offset_ns_ < first_ts_) capture_elapsed = 0;  // time going backwards in the file
-    auto wall_due = wall_start_ns_ + static_cast<uint64_t>(double(capture_elapsed) / pacing_.factor);
-    return now_ns() >= wall_due;
+    return now_ns() >= feed_.start_ns() + static_cast<uint64_t>(double(elapsed_ns) / pacing_.factor);
 }
 
 namespace {
@@ -166,13 +127,21 @@ bool CaptureSource::attach_to(rte_mbuf* m, const Record& r) noexcept {
     });
 }
 
+void CaptureSource::finish() noexcept {
+    done_ = true;
+    feed_.leave(worker_);
+}
+
 uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept {
-    input = inputs_.size() == 1 ? 0 : kMixedInputs;
+    input = feed_.inputs() == 1 ? 0 : kMixedInputs;
     if (done_) return 0;
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
-        done_ = true;
+        finish();
         return 0;
     }
+    // The graph freed what the last burst handed out.
+    feed_.begin_burst(worker_);
+    if (feed_.workers() > 1) feed_.read_ahead();
     if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) {
         // Everything in flight is released by the end of each walk, so the
         // pool refills; try a smaller burst now.
@@ -180,28 +149,16 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
         max = 1;
         if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) return 0;
     }
-    for (auto& in : inputs_) in.reader->begin_burst();
     uint16_t n = 0;
     while (n < max) {
-        int i = earliest();
-        if (i == -2) break;  // a reader's buffers hold this burst's records
-        if (i < 0) {
-            if (++loop_ < loops_) {
-                loop_offset_ns_ += last_ts_ >= first_ts_ ? last_ts_ - first_ts_ : 0;
-                for (auto& in : inputs_) {
-                    in.reader->rewind();
-                    in.finished = false;
-                }
-                if (!error_.empty()) break;  // a corrupt file is not replayed again
-                continue;
-            }
-            done_ = true;
+        const FeedRecord* f = feed_.peek(worker_);
+        if (!f) {
+            if (feed_.ended(worker_)) finish();
             break;
         }
-        Input& in = inputs_[size_t(i)];
-        if (!due(in.pending.timestamp_ns)) break;
+        if (!due(f->elapsed_ns)) break;
         rte_mbuf* m = packets[n];
-        if (!(mode_ == RecordMode::attach ? attach_to(m, in.pending) : copy_into(m, in.pending))) {
+        if (!(mode_ == RecordMode::attach ? attach_to(m, f->record) : copy_into(m, f->record))) {
             // The pool ran out in the middle of a chain: give back what was
             // taken and try this record again in the next burst.
             shortages_++;
@@ -209,27 +166,33 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
             packets[n] = nullptr;  // rte_pktmbuf_free_bulk skips it
             break;
         }
-        m->port = static_cast<uint16_t>(i);
+        // Another CPU read the record: its first line is on the way while
+        // the rest of the burst is attached.
+        if (prefetch_) rte_prefetch0(f->record.data);
+        m->port = f->input;
+        if (needs_.sequence) detail::PacketBookkeeping::set_sequence(m, f->sequence);
         if (needs_.meta) {
-            detail::set_timestamp_ns(m, in.pending.timestamp_ns);
-            detail::mutable_meta(m).wire_len = in.pending.wire_len;
+            detail::set_timestamp_ns(m, f->record.timestamp_ns);
+            detail::mutable_meta(m).wire_len = f->record.wire_len;
         }
         if (needs_.unparsed) detail::PacketBookkeeping::mark_unparsed(m);
         if (needs_.references) detail::PacketBookkeeping::first_reference(m);
-        last_ts_ = in.pending.timestamp_ns;
-        in.has_pending = false;
+        feed_.advance(worker_);
         n++;
     }
     if (n < max) rte_pktmbuf_free_bulk(packets + n, max - n);
-    packets_ += n;
+    packets_.store(packets_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    // Nothing ready: another worker reads the files or holds the buffers.
+    // On a machine with more workers than free CPUs, let it run.
+    if (n == 0 && !done_) {
+        if (++idle_ >= kIdleBeforeYield) {
+            idle_ = 0;
+            sched_yield();
+        }
+    } else {
+        idle_ = 0;
+    }
     return n;
-}
-
-double CaptureSource::progress() const noexcept {
-    if (total_bytes_ == 0) return 1.0;
-    uint64_t pos = 0;
-    for (const auto& in : inputs_) pos += in.reader->position();
-    return (double(loop_) + double(pos) / double(total_bytes_)) / double(loops_);
 }
 
 }  // namespace sl::io

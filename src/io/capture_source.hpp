@@ -1,5 +1,6 @@
-// Feeds capture records into the graph as mbufs: several files merged by
-// timestamp (`rx N` is the N-th file), optionally paced and looped.
+// Feeds a worker's capture records (io/record_feed.hpp: several files merged
+// by timestamp, `rx N` the N-th, looped and dealt by flow) into its graph as
+// mbufs, paced when asked.
 #pragma once
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "io/capture_reader.hpp"
+#include "io/record_feed.hpp"
 #include "io/source.hpp"
 
 namespace sl::io {
@@ -53,61 +55,49 @@ private:
     void* pinned_area_ = nullptr;  // what the pinned buffers point at until a record is attached
 };
 
-class CaptureSource final : public Source {
+struct CaptureSourceOptions {
+    RecordMode mode = RecordMode::attach;
+    Pacing pacing;
+    // The most bytes of a record in one segment (at most kMaxSegmentBytes,
+    // and the pool's data room when copying).
+    uint32_t segment_bytes = kMaxSegmentBytes;
+    PacketNeeds needs;
+};
+
+// One worker's records (io/record_feed.hpp) as mbufs.
+class alignas(64) CaptureSource final : public Source {
 public:
-    // `segment_bytes`: the most bytes of a record in one segment (at most
-    // kMaxSegmentBytes, and the pool's data room when copying).
-    CaptureSource(std::vector<std::unique_ptr<CaptureReader>>& readers, rte_mempool* pool, RecordMode mode,
-                  Pacing pacing, uint64_t loops, const std::atomic<bool>* stop,
-                  uint32_t segment_bytes = kMaxSegmentBytes, PacketNeeds needs = {});
+    // The feed and the pool must outlive the source.
+    CaptureSource(RecordFeed& feed, unsigned worker, rte_mempool* pool, const CaptureSourceOptions& options,
+                  const std::atomic<bool>* stop);
 
     uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
 
     bool done() const noexcept override { return done_; }
-    // The first reader error (a truncated record), or "".
-    const std::string& error() const noexcept { return error_; }
-    // Fraction of the work done, for the progress line.
-    double progress() const noexcept;
     uint64_t mbuf_shortages() const noexcept { return shortages_; }
-    uint64_t packets() const noexcept { return packets_; }  // read so far
+    // Read so far; any thread may ask.
+    uint64_t packets() const noexcept { return packets_.load(std::memory_order_relaxed); }
 
 private:
-    struct Input {
-        CaptureReader* reader;
-        Record pending;
-        bool has_pending = false;
-        bool finished = false;
-    };
-    enum class Next { record, ended, waiting };
-    Next refill(Input& in) noexcept;
-    // The input whose pending record is the earliest; -1 when every input
-    // ended, -2 when one waits for its buffers (the next burst goes on).
-    int earliest() noexcept;
     bool copy_into(rte_mbuf* m, const Record& r) noexcept;
     bool attach_to(rte_mbuf* m, const Record& r) noexcept;
-    bool due(uint64_t timestamp_ns) noexcept;
+    bool due(uint64_t elapsed_ns) const noexcept;
+    void finish() noexcept;
 
-    std::vector<Input> inputs_;
+    RecordFeed& feed_;
+    unsigned worker_;
     rte_mempool* pool_;
     RecordMode mode_;
     uint32_t segment_bytes_;
     PacketNeeds needs_;
     bool iova_is_va_;
+    bool prefetch_;
     Pacing pacing_;
-    uint64_t loops_;
-    uint64_t loop_ = 0;
     const std::atomic<bool>* stop_;
     bool done_ = false;
-    std::string error_;
+    uint32_t idle_ = 0;
     uint64_t shortages_ = 0;
-    uint64_t packets_ = 0;
-    // Pacing state: capture time and wall time of the first packet.
-    bool pacing_started_ = false;
-    uint64_t first_ts_ = 0;
-    uint64_t last_ts_ = 0;
-    uint64_t loop_offset_ns_ = 0;
-    uint64_t wall_start_ns_ = 0;
-    uint64_t total_bytes_ = 0;
+    std::atomic<uint64_t> packets_{0};
 };
 
 }  // namespace sl::io

@@ -16,6 +16,7 @@ struct PacketNeeds {
     bool meta = true;        // time stamps and wire lengths
     bool unparsed = true;    // the parse state cleared (sdk/packet_state.hpp)
     bool references = true;  // the graph's first reference and no fate yet
+    bool sequence = false;   // each record's place in the input (several workers' sinks merge by it)
 };
 
 class Source {

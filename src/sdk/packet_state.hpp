@@ -50,6 +50,14 @@ struct PacketBookkeeping {
         if (r.fate_ != kFateWritten) r.fate_ = reason;
     }
     static uint8_t fate(rte_mbuf* m) noexcept { return of(m).fate_; }
+    // Where the record came in the input, counted over every record, for
+    // outputs that several workers write together. It rides in the mbuf's
+    // user tag (hash.usr), which no device fills in sl-replay; 32 bits, the
+    // writer extends it.
+    static void set_sequence(rte_mbuf* m, uint64_t sequence) noexcept {
+        m->hash.usr = static_cast<uint32_t>(sequence);
+    }
+    static uint32_t sequence(const rte_mbuf* m) noexcept { return m->hash.usr; }
     // The packet's entry in the shadow table of the current walk (sl/view.hpp).
     static uint8_t shadow_slot(const rte_mbuf* m) noexcept { return meta(m).runtime.shadow_slot_; }
     static void set_shadow_slot(rte_mbuf* m, uint8_t slot) noexcept { of(m).shadow_slot_ = slot; }

@@ -1,6 +1,9 @@
 // sl-replay end to end: captures in, packets and counters out, judged against
 // tcpdump where tcpdump can judge.
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <regex>
 
 #include "harness.hpp"
 
@@ -315,7 +318,7 @@ TEST_F(Replay, LargeRecordsComeOutWholeUnderEveryPolicy) {
 }
 
 TEST_F(Replay, ACaptureLargerThanTheReadBuffersComesOutWhole) {
-    // About 55 MB: records cross the reader's buffers (4 x 4 MiB) at every
+    // About 55 MB: records cross the reader's chunks (32 x 512 KiB) at every
     // size; runs of 70 records of the largest size a snap length allows fill
     // them all within one burst, which then ends early; looped, the second
     // pass starts while the first one's records are still in use.
@@ -332,6 +335,166 @@ TEST_F(Replay, ACaptureLargerThanTheReadBuffersComesOutWhole) {
     for (size_t i = 0; i < out.size(); i++)
         ASSERT_EQ(out[i].data, once[i % once.size()].data) << "record " << i;
     expect_conservation(stats_of(path("s.json")));
+}
+
+// ---------------------------------------------------------------------------
+// Several workers: records dealt by flow, outputs and counters those of one.
+
+// `copies` copies of a microsecond pcap one after the other, each shifted in
+// time past the one before: a capture of several read chunks whose flows
+// recur.
+void write_repeated(const std::string& in, const std::string& out, int copies) {
+    std::string bytes = slurp(in);
+    ASSERT_GT(bytes.size(), 24u);
+    uint32_t magic;
+    std::memcpy(&magic, bytes.data(), 4);
+    ASSERT_EQ(magic, 0xa1b2c3d4u) << in << " is not a little-endian microsecond pcap";
+    std::string result = bytes.substr(0, 24);
+    uint32_t first_second = 0, last_second = 0;
+    for (size_t at = 24; at + 16 <= bytes.size();) {
+        uint32_t second, captured;
+        std::memcpy(&second, bytes.data() + at, 4);
+        std::memcpy(&captured, bytes.data() + at + 8, 4);
+        if (at == 24) first_second = second;
+        last_second = second;
+        at += 16 + captured;
+    }
+    uint32_t span = last_second - first_second + 1;
+    for (int c = 0; c < copies; c++) {
+        for (size_t at = 24; at + 16 <= bytes.size();) {
+            std::string record = bytes.substr(at, 16);
+            uint32_t second, captured;
+            std::memcpy(&second, record.data(), 4);
+            std::memcpy(&captured, record.data() + 8, 4);
+            second += uint32_t(c) * span;
+            std::memcpy(record.data(), &second, 4);
+            result += record + bytes.substr(at + 16, captured);
+            at += 16 + captured;
+        }
+    }
+    std::ofstream(out, std::ios::binary) << result;
+}
+
+// What one graph's counters must equal: per node, what came in, went out and
+// was dropped for each reason, and the node's own counters.
+std::map<std::string, Json> node_figures(const Stats& s) {
+    std::map<std::string, Json> out;
+    for (const auto& n : s.json.at("nodes"))
+        out[n.at("name").get<std::string>()] = Json{{"in", n.at("packets_in")}, {"out", n.at("packets_out")},
+                                                    {"drops", n.at("drops")}, {"counters", n.at("counters")}};
+    return out;
+}
+
+std::map<std::string, std::string> files_in(const std::string& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& f : fs::directory_iterator(dir)) out[f.path().filename().string()] = slurp(f.path());
+    return out;
+}
+
+TEST_F(Replay, EveryConfigWritesTheSameFilesOnEveryWorkerCount) {
+    // 2.6 MB: records straddle the reader's 512 KiB chunks, and the workers
+    // deal whole indexed chunks among themselves.
+    std::string in = path("repeated.pcap");
+    write_repeated(sample("mixed.pcap"), in, 8);
+    size_t records = read_capture(in).size();
+    for (const auto& entry : fs::directory_iterator(env("SL_SOURCE") + "/config")) {
+        if (entry.path().extension() != ".sl") continue;
+        std::string name = entry.path().stem().string();
+        std::map<std::string, std::string> one_files;
+        std::map<std::string, Json> one_nodes;
+        for (int workers : {1, 2, 3}) {
+            std::string out = path(name + "-w" + std::to_string(workers));
+            Result r = replay({"-q", "--workers", std::to_string(workers), "-c", entry.path().string(), "-o", out,
+                               "--stats-json", out + ".json", in});
+            ASSERT_EQ(r.status, 0) << name << " with " << workers << " workers\n" << r.err;
+            Stats s = stats_of(out + ".json");
+            expect_conservation(s);
+            EXPECT_EQ(s.total("packets_read"), records);
+            // One graph's report names no workers; head and sample count
+            // in input order and take one.
+            bool one_graph = workers == 1 || std::regex_search(slurp(entry.path()), std::regex("\\b(head|sample) "));
+            const Json lcores = s.json.value("workers", Json::array());
+            ASSERT_EQ(lcores.size(), one_graph ? 0u : size_t(workers)) << name;
+            uint64_t dealt = one_graph ? records : 0;
+            for (const auto& w : lcores) {
+                EXPECT_GT(w.at("packets_read").get<uint64_t>(), 0u) << name << ": a worker had nothing";
+                dealt += w.at("packets_read").get<uint64_t>();
+            }
+            EXPECT_EQ(dealt, records);
+            auto files = files_in(out);
+            auto nodes = node_figures(s);
+            if (workers == 1) {
+                one_files = files;
+                one_nodes = nodes;
+                EXPECT_FALSE(files.empty()) << name;
+                continue;
+            }
+            EXPECT_EQ(nodes, one_nodes) << name << " with " << workers << " workers";
+            ASSERT_EQ(files.size(), one_files.size()) << name;
+            for (const auto& [file, bytes] : one_files)
+                EXPECT_TRUE(files[file] == bytes) << name << ": " << file << " differs with " << workers << " workers";
+        }
+    }
+}
+
+TEST_F(Replay, WorkersKeepTheOrderOfLoopsMergedCapturesAndPcapng) {
+    // Two inputs merged by time, looped: a file written by two workers is
+    // the one a single worker writes, record for record.
+    std::string big = path("repeated.pcap");
+    write_repeated(sample("mixed.pcap"), big, 3);
+    for (const auto& inputs : std::vector<std::vector<std::string>>{
+             {big, sample("mixed-ns.pcap")}, {sample("mixed.pcapng")}, {sample("raw-ip.pcap")}}) {
+        std::vector<std::vector<Record>> outs;
+        for (int workers : {1, 2}) {
+            std::string out = path("w" + std::to_string(workers) + ".pcap");
+            std::vector<std::string> args = {"-q", "--workers", std::to_string(workers), "--loop", "2", "-e",
+                                              "rx | bpf \"tcp or udp\" | pcap \"" + out + "\"", "--stats-json",
+                                              out + ".json"};
+            args.insert(args.end(), inputs.begin(), inputs.end());
+            Result r = replay(args);
+            ASSERT_EQ(r.status, 0) << inputs[0] << "\n" << r.err;
+            expect_conservation(stats_of(out + ".json"));
+            outs.push_back(read_capture(out));
+        }
+        EXPECT_FALSE(outs[0].empty());
+        EXPECT_TRUE(outs[0] == outs[1]) << inputs[0] << ": " << outs[0].size() << " vs " << outs[1].size();
+    }
+}
+
+TEST_F(Replay, FiltersThatCountInputOrderRunOnOneWorker) {
+    // head and sample count packets in the order the capture holds them:
+    // asked for two workers, the run takes one and says so in the stats.
+    std::string in = sample("mixed.pcap");
+    auto all = read_capture(in);
+    Result r = replay({"-q", "--workers", "2", "-e", "rx | sample 7 | head 100 | pcap \"" + path("h.pcap") + "\"",
+                       "--stats-json", path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto out = read_capture(path("h.pcap"));
+    ASSERT_EQ(out.size(), 100u);
+    for (size_t i = 0; i < out.size(); i++) ASSERT_TRUE(out[i] == all[i * 7]) << "packet " << i;
+    Stats s = stats_of(path("s.json"));
+    EXPECT_FALSE(s.json.contains("workers") && s.json.at("workers").size() > 1) << s.json.dump();
+}
+
+TEST_F(Replay, PacingHoldsWithSeveralWorkers) {
+    // mixed-ns.pcap (0.36 s) at twice real time, dealt to two workers.
+    auto all = read_capture(sample("mixed-ns.pcap"));
+    double span = double(all.back().ts_ns - all.front().ts_ns) / 1e9 / 2;
+    Result r = replay({"-q", "--workers", "2", "--speed", "x2", "-e", "rx | pcap \"" + path("p.pcap") + "\"",
+                       "--stats-json", path("s.json"), sample("mixed-ns.pcap")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    double elapsed = stats_of(path("s.json")).json.at("elapsed_s").get<double>();
+    EXPECT_GE(elapsed, span * 0.95);
+    EXPECT_LT(elapsed, span * 3 + 1);
+    EXPECT_TRUE(read_capture(path("p.pcap")) == all);
+}
+
+TEST_F(Replay, WorkerCountsOutOfRangeAreUsageErrors) {
+    for (const char* n : {"0", "-1", "two", "100000"}) {
+        Result r = replay({"--workers", n, "-e", "rx | count", sample("mixed.pcap")});
+        EXPECT_EQ(r.status, 2) << n;
+        EXPECT_NE(r.err.find("--workers"), std::string::npos) << r.err;
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -426,13 +589,18 @@ TEST_F(Replay, AnOutputThatCannotBeWrittenExitsOne) {
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err, "error: pcap#1: /dev/full: No space left on device\n");
     // Large enough to fill several blocks: packets after the error are
-    // dropped as write_error, and still nothing leaks.
-    Result big = replay({"-q", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", "--stats-json", path("s.json"),
-                         sample("mixed.pcap")});
+    // dropped as write_error, and still nothing leaks. (One worker writes
+    // the file as packets come; several write parts and merge them at the
+    // end, where the error ends the run.)
+    Result big = replay({"-q", "--workers", "1", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", "--stats-json",
+                         path("s.json"), sample("mixed.pcap")});
     EXPECT_EQ(big.status, 1);
     Stats s = stats_of(path("s.json"));
     EXPECT_GT(s.dropped_as("write_error"), 0u);
     expect_conservation(s);
+    Result merged = replay({"-q", "--workers", "2", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", sample("mixed.pcap")});
+    EXPECT_EQ(merged.status, 1);
+    EXPECT_EQ(merged.err, "error: pcap#1: /dev/full: No space left on device\n");
 }
 
 TEST_F(Replay, ConfigErrorsExitTwoShowingTheLineWithACaret) {

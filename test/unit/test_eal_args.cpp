@@ -17,11 +17,12 @@ size_t count_prefix(const Args& args, const std::string& prefix) {
         std::count_if(args.begin(), args.end(), [&](const std::string& a) { return a.rfind(prefix, 0) == 0; }));
 }
 
-Args complete(const Args& user, bool pci = false, bool all_cpus = false) {
+Args complete(const Args& user, bool pci = false, bool all_cpus = false, unsigned max_lcores = 0) {
     sl::core::EalConfig config;
     config.user_args = user;
     config.pci = pci;
     config.all_cpus = all_cpus;
+    config.max_lcores = max_lcores;
     return sl::core::complete_eal_args(config);
 }
 
@@ -64,6 +65,24 @@ TEST(EalArgs, AllCpusMakesOneLcorePerAllowedCpu) {
     CPU_ZERO(&set);
     ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
     EXPECT_EQ(static_cast<int>(std::count((l + 1)->begin(), (l + 1)->end(), ',')) + 1, CPU_COUNT(&set)) << *(l + 1);
+}
+
+TEST(EalArgs, WorkersChooseTheLcoresAndShareCpusWhenMore) {
+    // sl-replay --workers N: N lcores; one on a one-CPU set.
+    Args one = complete({}, false, true, 1);
+    auto l = std::find(one.begin(), one.end(), "-l");
+    ASSERT_NE(l, one.end());
+    EXPECT_EQ((l + 1)->find(','), std::string::npos) << *(l + 1);
+    // More workers than CPUs: lcore i on CPU i mod n, named by --lcores.
+    unsigned cpus = sl::core::allowed_cpu_count();
+    Args many = complete({}, false, true, cpus + 2);
+    EXPECT_EQ(count_prefix(many, "-l"), 0u);
+    auto lcores = std::find(many.begin(), many.end(), "--lcores");
+    ASSERT_NE(lcores, many.end());
+    ASSERT_NE(lcores + 1, many.end());
+    const std::string& list = *(lcores + 1);
+    EXPECT_EQ(static_cast<unsigned>(std::count(list.begin(), list.end(), '@')), cpus + 2) << list;
+    EXPECT_NE(("," + list).find("," + std::to_string(cpus + 1) + "@"), std::string::npos) << list;
 }
 
 }  // namespace

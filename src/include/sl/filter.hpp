@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 3;
+inline constexpr uint32_t kSdkAbiVersion = 4;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
@@ -73,6 +73,11 @@ enum FilterFlag : uint32_t {
     // runtime parses every packet before the filter sees it. A header
     // filter's view of a packet nothing parsed reaches the whole packet.
     kNoParse = 1u << 3,
+    // Its verdicts depend on how many packets came before (head, sample):
+    // it must see every packet of the input, in order. sl-replay, which
+    // otherwise deals the records to its workers by flow, then walks one
+    // graph; in sl-forward each worker's instance counts its own packets.
+    kInputOrder = 1u << 4,
 };
 
 class Filter {
@@ -123,6 +128,10 @@ public:
     // True when `rx` reads DPDK ports (sl-forward), false when it reads
     // capture files (sl-replay).
     virtual bool live() const = 0;
+    // How many paths of the graph lead from rx to this filter: 1 in a
+    // chain. Where branches join before it, a packet may come once per
+    // path, and a burst's packets in another order than they were read.
+    virtual unsigned ways_in() const = 0;
     // The transmit queue this worker owns on DPDK port `port`, or -1 when the
     // EAL has no such port (sl-replay then writes OUTDIR/tx-N.pcap).
     virtual int tx_queue(uint16_t port) const = 0;
