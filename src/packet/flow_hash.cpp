@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <pcap/dlt.h>
 
+#include <cstring>
+
 #include <rte_hash_crc.h>
 
 namespace sl::packet {
@@ -14,6 +16,19 @@ constexpr int kMaxTags = 2;
 constexpr int kMaxIpv6Extensions = 8;
 
 uint16_t be16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// rte_hash_crc() loads words straight from the pointer, and addresses in a
+// frame are 2-byte aligned at best: load them with memcpy.
+uint32_t crc_of_address(const uint8_t* p, uint32_t size, uint32_t seed) noexcept {
+    if (size == 4) {
+        uint32_t v4;
+        std::memcpy(&v4, p, sizeof(v4));
+        return rte_hash_crc_4byte(v4, seed);
+    }
+    uint64_t v6[2];
+    std::memcpy(v6, p, sizeof(v6));
+    return rte_hash_crc_8byte(v6[1], rte_hash_crc_8byte(v6[0], seed));
+}
 
 // Where the IP header starts and its version, or false.
 bool find_ip(const uint8_t* data, uint32_t length, int dlt, uint32_t& at, uint8_t& version) noexcept {
@@ -97,8 +112,8 @@ uint32_t flow_hash(const uint8_t* data, uint32_t length, uint32_t captured, int 
     // addresses alone, so that a datagram's pieces meet.
     bool ports = !fragment && (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
                  transport + 4 <= length;
-    uint32_t source = rte_hash_crc(data + addresses, size, proto);
-    uint32_t destination = rte_hash_crc(data + addresses + size, size, proto);
+    uint32_t source = crc_of_address(data + addresses, size, proto);
+    uint32_t destination = crc_of_address(data + addresses + size, size, proto);
     if (ports) {
         source = rte_hash_crc_2byte(be16(data + transport), source);
         destination = rte_hash_crc_2byte(be16(data + transport + 2), destination);
