@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# sl-forward against DPDK's l2fwd example on one lcore, in the same session.
+# sl-forward against DPDK's l2fwd on one lcore, in the same session.
 #   sources:  two net_null ports (port 1 receives nothing), and two net_pcap
 #             ports, port 0 replaying a real capture forever (infinite_rx)
-#   programs: l2fwd --no-mac-updating (built from the dpdk-doc sources),
-#             sl-forward 'rx 0 | tx 1', sl-forward 'rx 0 | bpf "udp" | tx 1'
+#   programs: pmd-loop (scripts/pmd-loop.c: rx burst, tx burst, nothing
+#             else: what the drivers cost), l2fwd --no-mac-updating (built
+#             from the dpdk-doc sources), sl-forward 'rx 0 | tx 1',
+#             sl-forward 'rx 0 | bpf "udp" | tx 1'
 # Each run lasts SECONDS (default 3); the figure is the median of RUNS
 # (default 5) of the packets received per second on port 0, which is what
-# every program polls as fast as it can. Prints Mpps, the ratio to l2fwd and
-# sl-forward's cycles per packet per node (from its last run).
+# every program polls as fast as it can. Prints Mpps, the ratio to l2fwd
+# with the issue's bar and goal, the cycles per packet each program adds
+# above pmd-loop, and sl-forward's cycles per packet per node (last run).
 # Usage: scripts/bench-forward.sh [RUNS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in -h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 runs=${1:-5}
 seconds=${2:-3}
 scripts/setup.sh dpdk-doc   # l2fwd's source
 scripts/build.sh build
-work=${BENCH_DIR:-build/bench}
-mkdir -p "$work"
+. scripts/bench-common.sh
 
 # l2fwd as Debian ships its source.
 l2fwd_src=/usr/share/dpdk/examples/l2fwd/main.c
@@ -24,12 +27,15 @@ l2fwd="$work/l2fwd"
 if [ ! -x "$l2fwd" ] || [ "$l2fwd_src" -nt "$l2fwd" ]; then
   cc -O3 -o "$l2fwd" "$l2fwd_src" $(pkg-config --cflags --libs libdpdk) 2>"$work/l2fwd-build.log"
 fi
+pmd_loop="$work/pmd-loop"
+if [ ! -x "$pmd_loop" ] || [ scripts/pmd-loop.c -nt "$pmd_loop" ]; then
+  cc -O3 -o "$pmd_loop" scripts/pmd-loop.c $(pkg-config --cflags --libs libdpdk)
+fi
 # net_pcap's infinite_rx keeps the whole capture in mbufs: 2,000 packets fit
 # l2fwd's pool of 8,192.
 capture="$work/forward-2000.pcap"
 [ -f "$capture" ] || python3 scripts/gen-bench-capture.py "$capture" 2000
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 eal() { echo "-l 1 --no-huge -m 512 --no-pci --no-shconf --file-prefix=bench-$$-$RANDOM"; }
 ports_null="--vdev=net_null0 --vdev=net_null1,no-rx=1"
 ports_pcap="--vdev=net_pcap0,rx_pcap=$capture,infinite_rx=1,tx_pcap=/dev/null --vdev=net_pcap1,tx_pcap=/dev/null"
@@ -52,25 +58,42 @@ run_sl() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ports"][0]["rx_packets"]/d["elapsed_s"]/1e6)' "$json"
 }
 
-printf '%-9s %-34s %8s %9s %8s\n' source program Mpps "vs l2fwd" target
+run_pmd_loop() {
+  # shellcheck disable=SC2046
+  "$pmd_loop" $(eal) $1 -- "$seconds" 2>"$work/pmd-loop.err" | tail -1
+}
+
+# cycles per packet at a rate in Mpps
+cycles() { awk "BEGIN{print $hz / ($1 * 1e6)}"; }
+row() {  # SOURCE PROGRAM MPPS BAR GOAL
+  printf '%-9s %-34s %8.2f %8.2fx %6s %6s %8.1f\n' "$1" "$2" "$3" "$(awk "BEGIN{print $3/$l2_m}")" "$4" "$5" \
+    "$(awk "BEGIN{print $(cycles "$3") - $(cycles "$bare_m")}")"
+}
+
+printf '%-9s %-34s %8s %9s %6s %6s %8s\n' source program Mpps "vs l2fwd" bar goal "+cycles"
 for source in null pcap; do
   ports_var="ports_$source"
   ports=${!ports_var}
-  l2=(); pass=(); filt=()
+  bare=(); l2=(); pass=(); filt=()
   for _ in $(seq "$runs"); do
+    read -r rate hz < <(run_pmd_loop "$ports")
+    bare+=("$rate")
     l2+=("$(run_l2fwd "$ports")")
     pass+=("$(run_sl "$ports" 'rx 0 | tx 1')")
     filt+=("$(run_sl "$ports" 'rx 0 | bpf "udp" | tx 1')")
   done
+  bare_m=$(printf '%s\n' "${bare[@]}" | median)
   l2_m=$(printf '%s\n' "${l2[@]}" | median)
   pass_m=$(printf '%s\n' "${pass[@]}" | median)
   filt_m=$(printf '%s\n' "${filt[@]}" | median)
-  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" "l2fwd --no-mac-updating" "$l2_m" 1 ""
-  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" "sl-forward rx 0 | tx 1" "$pass_m" \
-    "$(awk "BEGIN{print $pass_m/$l2_m}")" "1.0x"
-  printf '%-9s %-34s %8.2f %8.2fx %8s\n' "net_$source" 'sl-forward rx 0 | bpf "udp" | tx 1' "$filt_m" \
-    "$(awk "BEGIN{print $filt_m/$l2_m}")" "0.6x"
+  if [ "$source" = null ]; then pass_bar=(0.8x 0.95x); filt_bar=(0.6x 0.8x); else pass_bar=(1.0x 1.2x); filt_bar=("" ""); fi
+  row "net_$source" "pmd-loop (rx burst, tx burst)" "$bare_m" "" ""
+  row "net_$source" "l2fwd --no-mac-updating" "$l2_m" "" ""
+  row "net_$source" "sl-forward rx 0 | tx 1" "$pass_m" "${pass_bar[@]}"
+  row "net_$source" 'sl-forward rx 0 | bpf "udp" | tx 1' "$filt_m" "${filt_bar[@]}"
+  printf '  framework cycles per packet above the drivers, pass-through: %.1f (bar <= 15, goal <= 10; %s Hz TSC)\n' \
+    "$(awk "BEGIN{print $(cycles "$pass_m") - $(cycles "$bare_m")}")" "$hz"
   echo "  cycles per packet in the last bpf run:"
   awk '/^node/ {p = 1; next} p && NF == 0 {exit} p {printf "    %-10s %8s\n", $1, $NF}' "$work/sl-forward.out"
 done
-echo "(median of $runs runs of $seconds s, one lcore each)"
+echo "(median of $runs runs of $seconds s, one lcore each; +cycles: cycles per packet above pmd-loop)"

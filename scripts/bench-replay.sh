@@ -10,17 +10,10 @@ packets=${1:-3000000}
 runs=${2:-5}
 scripts/setup.sh
 scripts/build.sh build
-work=${BENCH_DIR:-build/bench}
-mkdir -p "$work"
-in="$work/bench-$packets.pcap"
-if [ ! -f "$in" ]; then
-  echo "generating $packets packets into $in"
-  python3 scripts/gen-bench-capture.py "$in" "$packets"
-fi
+. scripts/bench-common.sh
+in=$(bench_capture "$packets")
 bytes=$(stat -c %s "$in")
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk "BEGIN{print $e - $s}"; }
 
 # A one-packet capture measures the fixed cost of each tool: for sl-replay,
 # DPDK's start-up (rte_eal_init loads every PMD and, on a VM that exposes no

@@ -134,9 +134,14 @@ void CaptureSource::finish() noexcept {
 
 uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept {
     input = feed_.inputs() == 1 ? 0 : kMixedInputs;
-    if (done_) return 0;
+    // A walk after the one that found the end: its records are through.
+    if (done_) {
+        feed_.left_behind(worker_);
+        return 0;
+    }
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
         finish();
+        feed_.left_behind(worker_);
         return 0;
     }
     // The graph freed what the last burst handed out.

@@ -15,6 +15,7 @@
 #include <sl/pcap_writer.hpp>
 
 #include "io/capture_reader.hpp"
+#include "io/ordered_output.hpp"
 #include "sdk/packet_state.hpp"
 
 namespace sl {
@@ -167,11 +168,19 @@ std::string part_path_for(const std::string& path, unsigned worker) {
     return fmt::format("{}/sl-replay-{}-{}.w{}.part", dir, getpid(), base, worker);
 }
 
-// sl-replay writes through parts when a file would otherwise not be in the
-// input's order: with several workers, or where branches join.
+// sl-replay keeps a file in the input's order where one writer alone would
+// not: several workers in a chain write it together as they go
+// (io/ordered_output.hpp); where branches join before the sink, a packet may
+// come once per branch and a burst out of order, and each worker writes a
+// part that is merged when the run ends.
 struct PcapSink::Output {
     Output(FilterContext& ctx, const std::string& name)
         : written(ctx.counter("written")), write_error(ctx.drop_reason("write_error")) {
+        worker = ctx.worker_index();
+        if (!ctx.live() && ctx.worker_count() > 1 && ctx.ways_in() == 1) {
+            ordered = io::OrderedOutput::open(ctx.output_path(name), ctx.capture_linktype(), ctx.worker_count());
+            return;
+        }
         parts = !ctx.live() && (ctx.worker_count() > 1 || ctx.ways_in() > 1);
         if (!parts) {
             writer = std::make_unique<PcapWriter>(ctx.output_path(per_worker(ctx, name)), ctx.capture_linktype());
@@ -192,6 +201,8 @@ struct PcapSink::Output {
     }
 
     std::unique_ptr<PcapWriter> writer;  // the file, or this worker's part
+    std::shared_ptr<io::OrderedOutput> ordered;  // or the file all workers write in order
+    unsigned worker = 0;
     uint64_t& written;
     DropReason write_error;
     // Through parts:
@@ -201,6 +212,16 @@ struct PcapSink::Output {
     std::unique_ptr<PcapWriter> merged;  // worker 0's: the file the parts go into
     std::unique_ptr<SequenceLog> sequences;
     uint64_t last_sequence = 0;
+
+    // The packet's place in the input. The source stamps its low 32 bits;
+    // packets reach a sink in the input's order give or take a burst, so
+    // the nearest value with those bits is the place.
+    uint64_t place_of(const rte_mbuf* m) noexcept {
+        uint32_t low = detail::PacketBookkeeping::sequence(m);
+        auto delta = static_cast<int32_t>(low - static_cast<uint32_t>(last_sequence));
+        last_sequence += static_cast<uint64_t>(static_cast<int64_t>(delta));
+        return last_sequence;
+    }
 };
 
 PcapSink::PcapSink(FilterContext& ctx, const std::string& path) : out_(std::make_unique<Output>(ctx, path)) {}
@@ -212,16 +233,17 @@ void PcapSink::process(Burst& burst) noexcept {
     // the burst's first packets.
     Output& o = *out_;
     uint16_t n = 0;
+    if (o.ordered) {
+        while (n < burst.size() &&
+               o.ordered->append(o.worker, o.place_of(burst[n]), burst[n], timestamp_ns(burst[n]), meta(burst[n]).wire_len))
+            n++;
+        o.ordered->publish(o.worker);
+        o.written += n;
+        burst.taken(n, o.write_error);
+        return;
+    }
     while (n < burst.size() && o.writer->write(burst[n], timestamp_ns(burst[n]), meta(burst[n]).wire_len)) {
-        if (o.parts) {
-            // The source stamps the low 32 bits of the place; packets reach
-            // a sink in the input's order give or take a burst, so the
-            // nearest value with those bits is the place.
-            uint32_t low = detail::PacketBookkeeping::sequence(burst[n]);
-            auto delta = static_cast<int32_t>(low - static_cast<uint32_t>(o.last_sequence));
-            o.last_sequence += static_cast<uint64_t>(static_cast<int64_t>(delta));
-            o.sequences->append(o.last_sequence);
-        }
+        if (o.parts) o.sequences->append(o.place_of(burst[n]));
         n++;
     }
     o.written += n;
@@ -229,6 +251,10 @@ void PcapSink::process(Burst& burst) noexcept {
 }
 
 void PcapSink::finish() {
+    if (out_->ordered) {
+        out_->ordered->finish(out_->worker);
+        return;
+    }
     out_->writer->close();
     if (out_->sequences && !out_->sequences->flush())
         throw RuntimeError(fmt::format("{}: cannot write the order of its packets beside it", out_->part_path));
@@ -238,6 +264,10 @@ void PcapSink::finish() {
 // input gives the file one worker would have written.
 void PcapSink::merge_workers(std::span<Filter* const> instances) {
     Output& o = *out_;
+    if (o.ordered) {
+        o.ordered->close();
+        return;
+    }
     if (!o.parts || !o.merged) return;
     struct Part {
         std::unique_ptr<PartStream> stream;

@@ -16,7 +16,11 @@ uint64_t now_ns() noexcept {
 
 constexpr uint64_t kLeft = std::numeric_limits<uint64_t>::max();
 
+std::atomic<const RecordFeed*> g_running{nullptr};
+
 }  // namespace
+
+const RecordFeed* RecordFeed::running() noexcept { return g_running.load(std::memory_order_acquire); }
 
 RecordFeed::RecordFeed(std::vector<std::unique_ptr<CaptureReader>>& readers, uint64_t loops, unsigned workers,
                        int dlt, CaptureReader::Hasher flow_hash)
@@ -35,17 +39,29 @@ RecordFeed::RecordFeed(std::vector<std::unique_ptr<CaptureReader>>& readers, uin
             b.order.resize(kBatchRecords);
             b.owner.resize(kBatchRecords);
         }
-    }
+    }    g_running.store(this, std::memory_order_release);
 }
 
-RecordFeed::~RecordFeed() = default;
+RecordFeed::~RecordFeed() {
+    const RecordFeed* self = this;
+    g_running.compare_exchange_strong(self, nullptr);
+}
 
 void RecordFeed::begin_burst(unsigned w) noexcept {
     Cursor& c = workers_[w];
     c.released.store(c.batch, std::memory_order_release);
+    if (workers_.size() == 1) return;
+    // Read before peek() looks for a batch: if none is there to read, the
+    // next one starts at or after `end`.
+    uint64_t end = published_end_.load(std::memory_order_acquire);
+    const FeedRecord* next = peek(w);
+    uint64_t done = next ? next->sequence : ended(w) ? kLeft : end;
+    if (done > c.done_before.load(std::memory_order_relaxed)) c.done_before.store(done, std::memory_order_release);
 }
 
 void RecordFeed::leave(unsigned w) noexcept { workers_[w].released.store(kLeft, std::memory_order_release); }
+
+void RecordFeed::left_behind(unsigned w) noexcept { workers_[w].done_before.store(kLeft, std::memory_order_release); }
 
 const FeedRecord* RecordFeed::peek(unsigned w) noexcept {
     Cursor& c = workers_[w];
@@ -175,6 +191,7 @@ bool RecordFeed::fill(uint64_t id) noexcept {
     for (const auto& in : inputs_) position += in.reader->position();
     bytes_done_.store(std::min(loop_, loops_ - 1) * total_bytes_ + position, std::memory_order_relaxed);
     produced_.store(id + 1, std::memory_order_release);
+    published_end_.store(sequence_, std::memory_order_release);
     if (finished) ended_.store(true, std::memory_order_release);
     return true;
 }

@@ -46,7 +46,8 @@ public:
 
     // Worker `w`'s side, each called from that worker's thread only.
     //
-    // A new burst: what was handed to `w` before is read no more.
+    // A new burst: what was handed to `w` before is read no more (the graph
+    // freed it), and `w` says how far it got (done_before()).
     void begin_burst(unsigned w) noexcept;
     // The next record for `w`, or null: none is ready (another worker is
     // reading, or the buffers still hold records in use), or none will come
@@ -60,6 +61,9 @@ public:
     bool ended(unsigned w) const noexcept;
     // `w` reads no more (it stopped): nobody waits for it to release.
     void leave(unsigned w) noexcept;
+    // After leave(), once the graph is through the last records `w` read:
+    // nobody waits for it to get further (done_before()).
+    void left_behind(unsigned w) noexcept;
     // Any worker: reads the files' next chunks while few are read ahead, so
     // that the copy out of the page cache is shared.
     void read_ahead() noexcept {
@@ -71,6 +75,14 @@ public:
     uint64_t start_ns() const noexcept { return start_ns_; }
     unsigned inputs() const noexcept { return static_cast<unsigned>(inputs_.size()); }
     unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+    // From any thread: every record before this place that `w` was dealt
+    // has been through its graph, and `w` will get none of them again.
+    // Sinks that write in the input's order wait for it
+    // (io/ordered_output.hpp).
+    uint64_t done_before(unsigned w) const noexcept { return workers_[w].done_before.load(std::memory_order_acquire); }
+    // The feed of the replay running in this process, or null.
+    static const RecordFeed* running() noexcept;
 
     // From any thread: the fraction of the work done, for a progress line.
     double progress() const noexcept;
@@ -109,6 +121,7 @@ private:
     // by whichever worker produces.
     struct alignas(64) Cursor {
         std::atomic<uint64_t> released{0};  // every batch before this one is no longer read
+        std::atomic<uint64_t> done_before{0};
         uint64_t batch = 0;                 // the batch being read, published or not
         uint32_t at = 0, end = 0;           // in the batch's order, once entered
         uint32_t in_range = 0;              // then in its range
@@ -145,6 +158,10 @@ private:
     std::atomic<bool> ended_{false};                 // no batch after the last published
     std::atomic<bool> producing_{false};             // a worker holds the readers
     std::atomic<uint64_t> bytes_done_{0};            // for progress(), over every loop
+    // One past the last record of the last batch published; stored after
+    // produced_, so that a worker that reads it and then finds no batch to
+    // read knows its next record comes after it.
+    std::atomic<uint64_t> published_end_{0};
 
     // The producer's, passed on with `producing_`.
     alignas(64) uint64_t loop_ = 0;

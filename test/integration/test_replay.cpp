@@ -589,18 +589,23 @@ TEST_F(Replay, AnOutputThatCannotBeWrittenExitsOne) {
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err, "error: pcap#1: /dev/full: No space left on device\n");
     // Large enough to fill several blocks: packets after the error are
-    // dropped as write_error, and still nothing leaks. (One worker writes
-    // the file as packets come; several write parts and merge them at the
-    // end, where the error ends the run.)
-    Result big = replay({"-q", "--workers", "1", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", "--stats-json",
-                         path("s.json"), sample("mixed.pcap")});
-    EXPECT_EQ(big.status, 1);
-    Stats s = stats_of(path("s.json"));
-    EXPECT_GT(s.dropped_as("write_error"), 0u);
-    expect_conservation(s);
-    Result merged = replay({"-q", "--workers", "2", "--loop", "40", "-e", "rx | pcap \"/dev/full\"", sample("mixed.pcap")});
-    EXPECT_EQ(merged.status, 1);
-    EXPECT_EQ(merged.err, "error: pcap#1: /dev/full: No space left on device\n");
+    // dropped as write_error, and still nothing leaks; one worker or two
+    // writing the file together. Where branches join, workers write parts
+    // that are merged at the end, where the error ends the run.
+    for (const char* workers : {"1", "2"}) {
+        Result big = replay({"-q", "--workers", workers, "--loop", "40", "-e", "rx | pcap \"/dev/full\"",
+                             "--stats-json", path("s.json"), sample("mixed.pcap")});
+        EXPECT_EQ(big.status, 1);
+        EXPECT_EQ(big.err, "error: pcap#1: /dev/full: No space left on device\n");
+        Stats s = stats_of(path("s.json"));
+        EXPECT_GT(s.dropped_as("write_error"), 0u) << workers << " workers";
+        expect_conservation(s);
+    }
+    Result joined = replay({"-q", "--workers", "2", "--loop", "40", "-e",
+                            "a = rx | bpf \"tcp\"\nb = rx | bpf \"not tcp\"\na | pcap \"/dev/full\"\nb | pcap \"/dev/full\"",
+                            sample("mixed.pcap")});
+    EXPECT_EQ(joined.status, 1);
+    EXPECT_EQ(joined.err, "error: pcap#1: /dev/full: No space left on device\n");
 }
 
 TEST_F(Replay, ConfigErrorsExitTwoShowingTheLineWithACaret) {

@@ -1,11 +1,12 @@
 // A sink filter that writes every packet it sees to a pcap file, keeping the
 // capture's timestamps and wire lengths, and passes the packets on.
 //
-// Workers do not share a file while they run. In sl-forward, worker N of
-// several writes NAME-wN.EXT. In sl-replay, each worker writes a part of
-// its own beside the file, with each packet's place in the input, and when
-// the run ends the parts are merged into the one file in the input's order:
-// the file a one-worker run writes.
+// In sl-forward, worker N of several writes NAME-wN.EXT. In sl-replay the
+// file is the one a one-worker run writes: several workers write it
+// together while they run, each packet taking its place in the input's
+// order; where branches join before the sink (a packet may come once per
+// branch), each worker writes a part beside the file, with each packet's
+// place, and the parts are merged when the run ends.
 #pragma once
 
 #include <memory>
@@ -25,7 +26,8 @@ public:
 
     void process(Burst& burst) noexcept override;
     void finish() override;
-    // sl-replay with several workers: the merge of their parts.
+    // sl-replay with several workers: the end of the shared file, or the
+    // merge of the parts.
     void merge_workers(std::span<Filter* const> instances) override;
 
     // NAME-wN.EXT for worker N when several workers write files of their own.

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# sl-replay on two workers against one, same capture, same session, on a
+# payload-heavy graph (a regular expression over every TCP payload):
+#   rx | bpf "tcp" | regex "user=[a-z]+" | pcap OUT
+# Prints the median of RUNS (default 5) whole-process times for --workers 1
+# and --workers 2, the ratio, and checks that both runs wrote the same file
+# and counted the same packets at every node.
+# Usage: scripts/bench-workers.sh [PACKETS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+packets=${1:-3000000}
+runs=${2:-5}
+scripts/setup.sh
+scripts/build.sh build
+. scripts/bench-common.sh
+in=$(bench_capture "$packets")
+cpus=$(nproc)
+if [ "$cpus" -lt 2 ]; then
+  echo "bench-workers: this machine gives $cpus CPU; two workers need two" >&2
+  exit 1
+fi
+
+graph='rx | bpf "tcp" | regex "user=[a-z]+" | pcap "logins.pcap"'
+replay() {  # WORKERS
+  rm -rf "$work/w$1"
+  ./build/apps/sl-replay -q --workers "$1" -e "$graph" -o "$work/w$1" --stats-json "$work/w$1.json" "$in"
+}
+
+cat "$in" >/dev/null  # warm the page cache for both
+one=(); two=()
+for _ in $(seq "$runs"); do
+  one+=("$(seconds replay 1)")
+  two+=("$(seconds replay 2)")
+done
+one_m=$(printf '%s\n' "${one[@]}" | median)
+two_m=$(printf '%s\n' "${two[@]}" | median)
+
+# The same work: equal files, equal per-node counts, and both workers busy.
+same=yes
+cmp -s "$work/w1/logins.pcap" "$work/w2/logins.pcap" || same=NO
+python3 - "$work/w1.json" "$work/w2.json" <<'PY' || same=NO
+import json, sys
+one, two = (json.load(open(f)) for f in sys.argv[1:])
+def nodes(d):
+    return {n["name"]: (n["packets_in"], n["packets_out"], n["drops"], n["counters"]) for n in d["nodes"]}
+ok = nodes(one) == nodes(two) and one["totals"] == two["totals"]
+dealt = [w["packets_read"] for w in two.get("workers", [])]
+ok = ok and len(dealt) == 2 and min(dealt) > 0 and sum(dealt) == one["totals"]["packets_read"]
+print("workers      packets dealt: " + " + ".join(str(n) for n in dealt))
+sys.exit(0 if ok else 1)
+PY
+
+printf 'capture      %s packets, %.0f MB, %s CPUs\n' "$packets" "$(awk "BEGIN{print $(stat -c %s "$in")/1e6}")" "$cpus"
+printf 'graph        %s\n' "$graph"
+printf '1 worker     %8.3f s  %6.2f Mpps\n' "$one_m" "$(awk "BEGIN{print $packets/$one_m/1e6}")"
+printf '2 workers    %8.3f s  %6.2f Mpps\n' "$two_m" "$(awk "BEGIN{print $packets/$two_m/1e6}")"
+printf 'ratio        2 workers are %.2fx one (median of %s runs; bar 1.6x, goal 1.9x)\n' \
+  "$(awk "BEGIN{print $one_m/$two_m}")" "$runs"
+printf 'outputs      same file and counts: %s\n' "$same"
+[ "$same" = yes ]
