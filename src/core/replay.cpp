@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <spdlog/spdlog.h>
@@ -122,13 +123,13 @@ public:
     }
 
     void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
-        unsigned pool_size = kReplayPoolSize * workers;
+        unsigned pool_size = kReplayPoolSize;
         if (rte_eth_dev_count_avail() > 0) {
             PortOptions port_options;
             port_options.workers = workers;
             ports_ = std::make_unique<Ports>(port_options);
             // The transmit rings keep what they send until the NIC is done.
-            pool_size += rte_eth_dev_count_avail() * workers * port_options.tx_descriptors;
+            pool_size += rte_eth_dev_count_avail() * port_options.tx_descriptors;
         }
         // A NIC sends from mbuf memory of its own, and a filter that writes
         // needs bytes of its own. Otherwise every policy reads the records
@@ -142,8 +143,13 @@ public:
         // Sinks write their files in the input's order, whoever read the
         // packet and whichever way it came.
         source_options.needs.sequence = true;
-        pool_ = std::make_unique<io::RecordPool>("sl_replay", pool_size, static_cast<int>(rte_socket_id()),
-                                                 source_options.mode);
+        // A pool per worker: a graph's burst is as large as a pool's cache,
+        // so allocations reach the pool's ring, and a shared ring would hand
+        // each worker mbufs that another CPU touched last.
+        for (unsigned w = 0; w < workers; w++)
+            pools_.push_back(std::make_unique<io::RecordPool>(workers == 1 ? "sl_replay" : fmt::format("sl_replay_w{}", w),
+                                                              pool_size, static_cast<int>(rte_socket_id()),
+                                                              source_options.mode));
         if (source_options.mode == io::RecordMode::attach)
             for (auto& r : readers_) {
                 imported_.push_back(
@@ -154,7 +160,7 @@ public:
             for (auto& r : readers_) r->set_read_ahead(kPrefetchReadAhead);
         feed_ = std::make_unique<io::RecordFeed>(readers_, options_.loops, workers, readers_[0]->dlt(), flow_hash);
         for (unsigned w = 0; w < workers; w++)
-            sources_.push_back(std::make_unique<io::CaptureSource>(*feed_, w, pool_->get(), source_options, stop));
+            sources_.push_back(std::make_unique<io::CaptureSource>(*feed_, w, pools_[w]->get(), source_options, stop));
     }
 
     io::Source& source(unsigned worker) override { return *sources_[worker]; }
@@ -169,9 +175,9 @@ public:
     unsigned close(RunReport& report) noexcept override {
         unsigned in_use = 0;
         if (ports_) in_use += close_and_report(*ports_, report);
-        if (pool_) {
-            unsigned replay_in_use = rte_mempool_in_use_count(pool_->get());
-            report.pools.push_back({"sl_replay", pool_->get()->size, replay_in_use});
+        for (const auto& pool : pools_) {
+            unsigned replay_in_use = rte_mempool_in_use_count(pool->get());
+            report.pools.push_back({pool->get()->name, pool->get()->size, replay_in_use});
             in_use += replay_in_use;
         }
         if (feed_) error_ = feed_->error();
@@ -180,7 +186,7 @@ public:
         sources_.clear();
         feed_.reset();
         ports_.reset();
-        pool_.reset();
+        pools_.clear();
         imported_.clear();
         return in_use;
     }
@@ -191,7 +197,7 @@ private:
     const ReplayOptions& options_;
     std::vector<std::unique_ptr<io::CaptureReader>> readers_;
     std::unique_ptr<Ports> ports_;  // when the EAL has ports, `tx N` sends on them
-    std::unique_ptr<io::RecordPool> pool_;
+    std::vector<std::unique_ptr<io::RecordPool>> pools_;  // one per worker
     std::vector<std::unique_ptr<shadow::ImportedRegion>> imported_;
     std::unique_ptr<io::RecordFeed> feed_;
     std::vector<std::unique_ptr<io::CaptureSource>> sources_;

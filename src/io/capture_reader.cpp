@@ -203,12 +203,13 @@ bool CaptureReader::fail(std::string message) noexcept {
     return false;
 }
 
-bool CaptureReader::read_ahead(unsigned ahead) noexcept {
+bool CaptureReader::read_ahead(unsigned ahead, unsigned turn, unsigned turns) noexcept {
     if (claimed_.load(std::memory_order_relaxed) - walked_.load(std::memory_order_relaxed) >= ahead) return false;
     if (claim_.test_and_set(std::memory_order_acquire)) return false;  // another thread claims this very chunk
     size_t i = claim_buffer_;
     Buffer& b = state_[i];
-    if (claim_offset_ >= size_ || b.state.load(std::memory_order_acquire) != kFree) {
+    if (claim_offset_ >= size_ || b.state.load(std::memory_order_acquire) != kFree ||
+        (claim_offset_ / kChunk) % turns != turn) {
         claim_.clear(std::memory_order_release);
         return false;
     }

@@ -73,8 +73,12 @@ public:
 
     // Any thread: reads the next chunk of the file into a free buffer, if
     // there is one and fewer than `ahead` chunks are read but not walked.
-    // True when it read one.
-    bool read_ahead(unsigned ahead) noexcept;
+    // True when it read one. With `turns` > 1, only a chunk whose number is
+    // `turn` modulo `turns`: workers that take turns share the reading, and
+    // the records each worker gets come as much from its own CPU's cache as
+    // from the others'. (A chunk the walk needs now is read by the walk,
+    // whoever's turn it is.)
+    bool read_ahead(unsigned ahead, unsigned turn = 0, unsigned turns = 1) noexcept;
     // With several workers: whoever reads a chunk of a pcap file also finds
     // its records and hashes their flows with `hasher`, while the bytes are
     // in that CPU's cache, and the walk takes the records from that index.

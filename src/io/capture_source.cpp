@@ -146,7 +146,7 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
     }
     // The graph freed what the last burst handed out.
     feed_.begin_burst(worker_);
-    if (feed_.workers() > 1) feed_.read_ahead();
+    if (feed_.workers() > 1) feed_.read_ahead(worker_);
     if (rte_pktmbuf_alloc_bulk(pool_, packets, max) != 0) {
         // Everything in flight is released by the end of each walk, so the
         // pool refills; try a smaller burst now.

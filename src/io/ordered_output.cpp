@@ -34,6 +34,8 @@ constexpr size_t kRecordHeader = 8 + 16;
 // What one writev(2) takes at most.
 constexpr size_t kMaxVectors = 1024;
 constexpr size_t kMaxPendingBytes = 1u << 20;
+constexpr long kMinIdleNs = 20000;
+constexpr long kMaxIdleNs = 1000000;
 
 size_t record_bytes(uint32_t captured) noexcept { return kRecordHeader + ((size_t{captured} + 7) & ~size_t{7}); }
 
@@ -211,6 +213,10 @@ void OrderedOutput::merge() noexcept {
         }
     };
 
+    // Idle, the thread sleeps longer each time, up to a millisecond: a
+    // worker's ring holds several milliseconds of packets, and a wake-up
+    // costs its CPU to a worker that may share it.
+    long idle_ns = kMinIdleNs;
     while (!abandon_.load(std::memory_order_acquire)) {
         Lane* first = nullptr;
         bool all_done = true;
@@ -249,14 +255,16 @@ void OrderedOutput::merge() noexcept {
             first->taken += record_bytes(captured);
             first->has_next = false;
             if (vectors.size() == kMaxVectors || pending >= kMaxPendingBytes) write_out();
+            idle_ns = kMinIdleNs;
             continue;
         }
         // Waiting for a worker: what is gathered goes out meanwhile.
         if (!vectors.empty()) {
             write_out();
         } else {
-            timespec pause{0, 20000};
+            timespec pause{0, idle_ns};
             nanosleep(&pause, nullptr);
+            idle_ns = std::min(idle_ns * 2, kMaxIdleNs);
         }
     }
     write_out();

@@ -64,10 +64,11 @@ public:
     // After leave(), once the graph is through the last records `w` read:
     // nobody waits for it to get further (done_before()).
     void left_behind(unsigned w) noexcept;
-    // Any worker: reads the files' next chunks while few are read ahead, so
-    // that the copy out of the page cache is shared.
-    void read_ahead() noexcept {
-        for (auto& in : inputs_) in.reader->read_ahead(kChunksAheadPerWorker * static_cast<unsigned>(workers_.size()));
+    // Worker `w`: reads its turn of the files' next chunks while few are
+    // read ahead, so that the copy out of the page cache is shared evenly.
+    void read_ahead(unsigned w) noexcept {
+        auto turns = static_cast<unsigned>(workers_.size());
+        for (auto& in : inputs_) in.reader->read_ahead(kChunksAheadPerWorker * turns, w, turns);
     }
 
     // The monotonic time (ns) at which the first record was produced: where
