@@ -280,11 +280,13 @@ void Session::loop(double& elapsed_s) {
             }
             w.finished.store(true, std::memory_order_release);
         }
-        while (!all_done()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Looked at every millisecond, so that the run ends when its last
+        // worker does; ticks every 20.
+        for (unsigned waits = 1; !all_done(); waits++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
             // Once stopping, the workers end within a walk: nothing to
             // reload or print meanwhile.
-            if (!g_stop.load()) tick();
+            if (waits % 20 == 0 && !g_stop.load()) tick();
         }
     } catch (...) {
         g_stop.store(true);

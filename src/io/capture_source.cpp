@@ -137,11 +137,13 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
     // A walk after the one that found the end: its records are through.
     if (done_) {
         feed_.left_behind(worker_);
+        through_ = true;
         return 0;
     }
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
         finish();
         feed_.left_behind(worker_);
+        through_ = true;
         return 0;
     }
     // The graph freed what the last burst handed out.
@@ -173,7 +175,12 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
         }
         // Another CPU read the record: its first line is on the way while
         // the rest of the burst is attached.
-        if (prefetch_) rte_prefetch0(f->record.data);
+        if (prefetch_) {
+            // The headers a parse reads reach into the second line: records
+            // lie in the chunk at any alignment.
+            rte_prefetch0(f->record.data);
+            rte_prefetch0(f->record.data + RTE_CACHE_LINE_SIZE);
+        }
         m->port = f->input;
         if (needs_.sequence) detail::PacketBookkeeping::set_sequence(m, f->sequence);
         if (needs_.meta) {

@@ -73,7 +73,9 @@ public:
 
     uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
 
-    bool done() const noexcept override { return done_; }
+    // True once a walk after the one that read the last records began:
+    // those records are through the graph by then.
+    bool done() const noexcept override { return through_; }
     uint64_t mbuf_shortages() const noexcept { return shortages_; }
     // Read so far; any thread may ask.
     uint64_t packets() const noexcept { return packets_.load(std::memory_order_relaxed); }
@@ -94,7 +96,8 @@ private:
     bool prefetch_;
     Pacing pacing_;
     const std::atomic<bool>* stop_;
-    bool done_ = false;
+    bool done_ = false;     // the last records were read
+    bool through_ = false;  // and a walk went by since
     uint32_t idle_ = 0;
     uint64_t shortages_ = 0;
     std::atomic<uint64_t> packets_{0};
