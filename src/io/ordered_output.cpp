@@ -19,6 +19,7 @@
 
 #include <sl/error.hpp>
 
+#include "io/pcap_record.hpp"
 #include "io/record_feed.hpp"
 
 namespace sl::io {
@@ -120,21 +121,9 @@ bool OrderedOutput::append(unsigned w, uint64_t sequence, const rte_mbuf* m, uin
         at = 0;
     }
     uint8_t* p = ring + at;
-    uint32_t h[4] = {static_cast<uint32_t>(timestamp_ns / 1000000000u),
-                     static_cast<uint32_t>(timestamp_ns % 1000000000u), length,
-                     wire_len < length ? length : wire_len};
     std::memcpy(p, &sequence, sizeof(sequence));
-    std::memcpy(p + 8, h, sizeof(h));
-    uint8_t* out = p + kRecordHeader;
-    uint32_t left = length;
-    for (const rte_mbuf* seg = m; seg != nullptr && left > 0; seg = seg->next) {
-        uint32_t take = std::min<uint32_t>(seg->data_len, left);
-        std::memcpy(out, rte_pktmbuf_mtod(seg, const uint8_t*), take);
-        out += take;
-        left -= take;
-    }
-    // A chain shorter than its pkt_len claims is padded rather than trusted.
-    if (left) std::memset(out, 0, left);
+    put_pcap_record_header(p + 8, timestamp_ns, length, wire_len);
+    copy_packet_bytes(m, p + kRecordHeader, length);
     lane.appended += need;
     return true;
 }

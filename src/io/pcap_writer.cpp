@@ -16,6 +16,8 @@
 
 #include <sl/error.hpp>
 
+#include "io/pcap_record.hpp"
+
 namespace sl {
 
 // The blocks and the thread that writes them. The hand-over is one atomic
@@ -170,27 +172,15 @@ bool PcapWriter::Blocks::reserve(size_t bytes) noexcept {
 }
 
 void PcapWriter::Blocks::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
-    uint32_t h[4] = {static_cast<uint32_t>(timestamp_ns / 1000000000u),
-                     static_cast<uint32_t>(timestamp_ns % 1000000000u), captured,
-                     wire_len < captured ? captured : wire_len};
-    std::memcpy(current_->data.get() + current_->used, h, sizeof(h));
-    current_->used += sizeof(h);
+    io::put_pcap_record_header(current_->data.get() + current_->used, timestamp_ns, captured, wire_len);
+    current_->used += io::kPcapRecordHeader;
 }
 
 bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
     uint32_t length = std::min(rte_pktmbuf_pkt_len(m), snaplen_);
     if (!reserve(16 + size_t{length})) return false;
     put_header(timestamp_ns, length, wire_len);
-    uint8_t* out = current_->data.get() + current_->used;
-    uint32_t left = length;
-    for (const rte_mbuf* seg = m; seg != nullptr && left > 0; seg = seg->next) {
-        uint32_t take = std::min<uint32_t>(seg->data_len, left);
-        std::memcpy(out, rte_pktmbuf_mtod(seg, const uint8_t*), take);
-        out += take;
-        left -= take;
-    }
-    // A chain shorter than its pkt_len claims is padded rather than trusted.
-    if (left) std::memset(out, 0, left);
+    io::copy_packet_bytes(m, current_->data.get() + current_->used, length);
     current_->used += length;
     packets_++;
     return true;
