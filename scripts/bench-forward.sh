@@ -3,14 +3,17 @@
 #   sources:  two net_null ports (port 1 receives nothing), and two net_pcap
 #             ports, port 0 replaying a real capture forever (infinite_rx)
 #   programs: pmd-loop (scripts/pmd-loop.c: rx burst, tx burst, nothing
-#             else: what the drivers cost), l2fwd --no-mac-updating (built
+#             else: what the drivers cost; once with bursts of 32 as l2fwd
+#             calls them, once gathering 64 per tx call as sl-forward does
+#             by default), l2fwd --no-mac-updating (built
 #             from the dpdk-doc sources), sl-forward 'rx 0 | tx 1',
 #             sl-forward 'rx 0 | bpf "udp" | tx 1'
 # Each run lasts SECONDS (default 3); the figure is the median of RUNS
 # (default 5) of the packets received per second on port 0, which is what
 # every program polls as fast as it can. Prints Mpps, the ratio to l2fwd
 # with the issue's bar and goal, the cycles per packet each program adds
-# above pmd-loop, and sl-forward's cycles per packet per node (last run).
+# above pmd-loop with the same call sizes, and sl-forward's cycles per packet
+# per node (last run).
 # Usage: scripts/bench-forward.sh [RUNS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,42 +61,47 @@ run_sl() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ports"][0]["rx_packets"]/d["elapsed_s"]/1e6)' "$json"
 }
 
-run_pmd_loop() {
+run_pmd_loop() {  # PORTS GATHER
   # shellcheck disable=SC2046
-  "$pmd_loop" $(eal) $1 -- "$seconds" 2>"$work/pmd-loop.err" | tail -1
+  "$pmd_loop" $(eal) $1 -- "$seconds" "$2" 2>"$work/pmd-loop.err" | tail -1
 }
 
 # cycles per packet at a rate in Mpps
 cycles() { awk "BEGIN{print $hz / ($1 * 1e6)}"; }
-row() {  # SOURCE PROGRAM MPPS BAR GOAL
+row() {  # SOURCE PROGRAM MPPS BAR GOAL BASELINE-MPPS
   printf '%-9s %-34s %8.2f %8.2fx %6s %6s %8.1f\n' "$1" "$2" "$3" "$(awk "BEGIN{print $3/$l2_m}")" "$4" "$5" \
-    "$(awk "BEGIN{print $(cycles "$3") - $(cycles "$bare_m")}")"
+    "$(awk "BEGIN{print $(cycles "$3") - $(cycles "$6")}")"
 }
 
 printf '%-9s %-34s %8s %9s %6s %6s %8s\n' source program Mpps "vs l2fwd" bar goal "+cycles"
 for source in null pcap; do
   ports_var="ports_$source"
   ports=${!ports_var}
-  bare=(); l2=(); pass=(); filt=()
+  bare=(); gathered=(); l2=(); pass=(); filt=()
   for _ in $(seq "$runs"); do
-    read -r rate hz < <(run_pmd_loop "$ports")
+    read -r rate hz < <(run_pmd_loop "$ports" 32)
     bare+=("$rate")
+    read -r rate hz < <(run_pmd_loop "$ports" 64)
+    gathered+=("$rate")
     l2+=("$(run_l2fwd "$ports")")
     pass+=("$(run_sl "$ports" 'rx 0 | tx 1')")
     filt+=("$(run_sl "$ports" 'rx 0 | bpf "udp" | tx 1')")
   done
   bare_m=$(printf '%s\n' "${bare[@]}" | median)
+  gathered_m=$(printf '%s\n' "${gathered[@]}" | median)
   l2_m=$(printf '%s\n' "${l2[@]}" | median)
   pass_m=$(printf '%s\n' "${pass[@]}" | median)
   filt_m=$(printf '%s\n' "${filt[@]}" | median)
   if [ "$source" = null ]; then pass_bar=(0.8x 0.95x); filt_bar=(0.6x 0.8x); else pass_bar=(1.0x 1.2x); filt_bar=("" ""); fi
-  row "net_$source" "pmd-loop (rx burst, tx burst)" "$bare_m" "" ""
-  row "net_$source" "l2fwd --no-mac-updating" "$l2_m" "" ""
-  row "net_$source" "sl-forward rx 0 | tx 1" "$pass_m" "${pass_bar[@]}"
-  row "net_$source" 'sl-forward rx 0 | bpf "udp" | tx 1' "$filt_m" "${filt_bar[@]}"
+  row "net_$source" "pmd-loop (rx burst, tx burst)" "$bare_m" "" "" "$bare_m"
+  row "net_$source" "pmd-loop, 64 per tx call" "$gathered_m" "" "" "$gathered_m"
+  row "net_$source" "l2fwd --no-mac-updating" "$l2_m" "" "" "$bare_m"
+  row "net_$source" "sl-forward rx 0 | tx 1" "$pass_m" "${pass_bar[@]}" "$gathered_m"
+  row "net_$source" 'sl-forward rx 0 | bpf "udp" | tx 1' "$filt_m" "${filt_bar[@]}" "$gathered_m"
   printf '  framework cycles per packet above the drivers, pass-through: %.1f (bar <= 15, goal <= 10; %s Hz TSC)\n' \
-    "$(awk "BEGIN{print $(cycles "$pass_m") - $(cycles "$bare_m")}")" "$hz"
+    "$(awk "BEGIN{print $(cycles "$pass_m") - $(cycles "$gathered_m")}")" "$hz"
   echo "  cycles per packet in the last bpf run:"
   awk '/^node/ {p = 1; next} p && NF == 0 {exit} p {printf "    %-10s %8s\n", $1, $NF}' "$work/sl-forward.out"
 done
-echo "(median of $runs runs of $seconds s, one lcore each; +cycles: cycles per packet above pmd-loop)"
+echo "(median of $runs runs of $seconds s, one lcore each; +cycles: cycles per packet above pmd-loop with"
+echo " the same call sizes: bursts of 32 for l2fwd, 64 per tx call for sl-forward's default --gather)"

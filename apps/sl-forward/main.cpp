@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
         .number("txq", "N", "transmit queues per port (default and minimum: one per worker)", 1, 1024,
                 options.tx_queues)
         .number("burst", "N", "packets per receive call, 1 to 256 (default 32)", 1, 256, options.ports.burst)
+        .number("gather", "N", "packets a walk reads from a queue that keeps filling bursts (default 64)", 1, 256,
+                options.ports.gather)
         .number("mbufs", "N", "mbufs per socket (default: what the rings and workers need)", 1, 1u << 30,
                 options.ports.mbufs)
         .number("mtu", "N", "set every port's MTU", 68, 65535, options.ports.mtu)
@@ -50,6 +52,12 @@ int main(int argc, char** argv) {
     if (auto status = table.parse(line.args, rest)) return *status;
     if (auto status = after_options(table, session.verbosity, plugins, session.config_file, session.config_text))
         return *status;
+    if (options.ports.gather != 0 && options.ports.gather < options.ports.burst) {
+        command_line_usage(fmt::format("--gather {} is less than one burst (--burst {})", options.ports.gather,
+                                       options.ports.burst),
+                           table.usage());
+        return 2;
+    }
     if (!rest.empty()) {
         command_line_usage(fmt::format("unexpected argument '{}'", rest[0]), table.usage());
         return 2;

@@ -76,7 +76,8 @@ public:
             std::vector<RxQueue> mine;
             for (const auto& q : ports_->rx_queues())
                 if (q.worker == w) mine.push_back(q);
-            sources_.push_back(std::make_unique<PortSource>(std::move(mine), options_.ports.burst, stop, needs));
+            sources_.push_back(std::make_unique<PortSource>(std::move(mine), options_.ports.burst,
+                                                                options_.ports.gather, stop, needs));
         }
     }
 

@@ -11,16 +11,24 @@ namespace sl::core {
 
 class PortSource final : public io::Source {
 public:
-    PortSource(std::vector<RxQueue> queues, uint16_t burst, const std::atomic<bool>* stop, io::PacketNeeds needs);
+    // Reads `burst` packets per receive call, and reads a queue on while it
+    // fills them, up to `gather` packets per walk.
+    PortSource(std::vector<RxQueue> queues, uint16_t burst, uint16_t gather, const std::atomic<bool>* stop,
+               io::PacketNeeds needs);
 
-    // Polls each queue at most once, up to `max` packets in all, starting
-    // where the last call stopped so that no queue is favoured.
+    // Polls each queue in turn, starting where the last call stopped so
+    // that no queue is favoured, up to `max` packets in all.
     uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
     bool done() const noexcept override { return stop_->load(std::memory_order_relaxed); }
 
 private:
+    // Readies the `got` packets just received at packets[n]; returns n + got.
+    uint16_t prepare(const RxQueue& q, rte_mbuf** packets, uint16_t n, uint16_t got, uint16_t& input,
+                     uint64_t& now) noexcept;
+
     std::vector<RxQueue> queues_;
     uint16_t burst_;
+    uint16_t gather_;
     size_t next_ = 0;
     const std::atomic<bool>* stop_;
     io::PacketNeeds needs_;

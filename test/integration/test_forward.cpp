@@ -6,6 +6,7 @@
 // time: a figure its telemetry socket reports, a line it prints. Every wait is
 // bounded, so a test that goes wrong ends on its own.
 #include <regex>
+#include <tuple>
 #include <set>
 
 #include "harness.hpp"
@@ -247,6 +248,26 @@ TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
                       R"re(  tx#1 +[0-9.]+ Mpps\n)re");
     auto reports = std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), report), std::sregex_iterator());
     EXPECT_EQ(reports, 3) << r.out;
+}
+
+TEST_F(Forward, UnderLoadAWalkGathersReceiveCallsUpToGather) {
+    // net_null fills every burst it is asked for: a queue that always has
+    // more. Each walk then reads --gather packets in --burst calls, and tx
+    // sends them in one call.
+    for (auto [gather, burst, expected] : {std::tuple{"", "32", 64}, {"128", "32", 128}, {"32", "32", 32}, {"", "128", 128}}) {
+        std::vector<std::string> args{"-l", "0", "--vdev=net_null0", "--vdev=net_null1,no-rx=1", "--", "-q", "-e",
+                                      "rx 0 | tx 1", "--duration", "0.3", "--burst", burst, "--stats-json", path("g.json")};
+        if (*gather) args.insert(args.end(), {"--gather", gather});
+        Result r = forward(args);
+        ASSERT_EQ(r.status, 0) << r.err;
+        Stats s = stats_of(path("g.json"));
+        ASSERT_GT(s.of("tx#1", "calls"), 0u);
+        EXPECT_EQ(s.of("tx#1", "packets_in"), s.of("tx#1", "calls") * expected) << "--gather '" << gather << "' --burst " << burst;
+        EXPECT_EQ(s.port_figure(1, "tx_packets"), s.of("tx#1", "packets_in"));
+    }
+    Result r = forward({"--vdev=net_null0", "--", "-e", "rx | tx 0", "--burst", "64", "--gather", "32"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--gather 32 is less than one burst (--burst 64)"), std::string::npos) << r.err;
 }
 
 class FullRing : public Forward {
