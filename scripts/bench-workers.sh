@@ -4,7 +4,9 @@
 #   rx | bpf "tcp" | regex "user=[a-z]+" | pcap OUT
 # Prints the median of RUNS (default 5) whole-process times for --workers 1
 # and --workers 2, the ratio, and checks that both runs wrote the same file
-# and counted the same packets at every node.
+# and counted the same packets at every node. Then what this machine charges
+# for handing records from the CPU that read them to the one that owns them
+# (scripts/cpu-handoff.c on the same capture).
 # Usage: scripts/bench-workers.sh [PACKETS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,11 @@ replay() {  # WORKERS
 first="$work/one.pcap"
 tcpdump -r "$in" -c 1 -w "$first" 2>/dev/null
 start() { ./build/apps/sl-replay -q --workers 2 -e "$graph" -o "$work/w-one" "$first"; }
+
+handoff="$work/cpu-handoff"
+if [ ! -x "$handoff" ] || [ scripts/cpu-handoff.c -nt "$handoff" ]; then
+  cc -O2 -pthread -o "$handoff" scripts/cpu-handoff.c
+fi
 
 cat "$in" >/dev/null  # warm the page cache for both
 one=(); two=(); zero=()
@@ -67,5 +74,9 @@ printf 'start-up     1 packet     %8.3f s\n' "$zero_m"
 printf 'ratio        2 workers are %.2fx one (median of %s runs; bar 1.6x, goal 1.9x)\n' \
   "$(awk "BEGIN{print $one_m/$two_m}")" "$runs"
 printf 'ratio        without start-up: %.2fx\n' "$(awk "BEGIN{print ($one_m-$zero_m)/($two_m-$zero_m)}")"
+read -r _ h_one _ h_two _ h_split _ h_both _ < <("$handoff" "$in" 3)
+printf 'handoff      reading the capture and touching each record on its worker (best of 3):\n'
+printf '             one CPU %.3f s; two by turns %.3f s (reading alone %.3f s); two reading all %.3f s\n' \
+  "$h_one" "$h_two" "$h_split" "$h_both"
 printf 'outputs      same file and counts: %s\n' "$same"
 [ "$same" = yes ]
