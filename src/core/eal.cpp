@@ -24,6 +24,22 @@
 namespace sl::core {
 namespace {
 bool g_running = false;
+std::string g_runtime_dir;
+
+// Our process's sockets in it go first: telemetry unlinks its own only at
+// exit. Anything else left (another process's files under a prefix the user
+// chose) is not ours, and the folder stays.
+void remove_runtime_dir() {
+    if (g_runtime_dir.empty()) return;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(g_runtime_dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (entry.is_socket(ec) && (name.starts_with("dpdk_telemetry") || name == "mp_socket"))
+            std::filesystem::remove(entry.path(), ec);
+    }
+    ::rmdir(g_runtime_dir.c_str());
+    g_runtime_dir.clear();
+}
 std::atomic<unsigned> g_prefix_counter{0};
 
 std::vector<int> allowed_cpus() {
@@ -122,8 +138,12 @@ void start_eal(const char* program, const EalConfig& config) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+    // DPDK makes a runtime folder per file prefix and leaves it behind; with
+    // a prefix per run, a day of runs would leave thousands.
+    g_runtime_dir = rte_eal_get_runtime_dir();
     if (rc < 0) {
         int err = rte_errno;
+        remove_runtime_dir();
         if (err == EINVAL) throw ConfigError(fmt::format("DPDK rejected the EAL arguments: {}", rte_strerror(err)));
         throw RuntimeError(fmt::format("DPDK could not start: {}", rte_strerror(err)));
     }
@@ -135,6 +155,7 @@ void stop_eal() {
     if (!g_running) return;
     rte_eal_cleanup();
     g_running = false;
+    remove_runtime_dir();
 }
 
 bool eal_running() { return g_running; }

@@ -14,7 +14,13 @@ namespace sl::core {
 PortSource::PortSource(std::vector<RxQueue> queues, uint16_t burst, uint16_t gather, const std::atomic<bool>* stop,
                        io::PacketNeeds needs)
     : queues_(std::move(queues)), burst_(burst), gather_(gather == 0 ? std::max(kDefaultGather, burst) : gather),
-      stop_(stop), needs_(needs) {}
+      stop_(stop), needs_(needs) {
+    polled_.set();
+}
+
+void PortSource::read_only(const std::vector<bool>& ports) noexcept {
+    for (size_t p = 0; p < polled_.size(); p++) polled_[p] = p < ports.size() && ports[p];
+}
 
 uint16_t PortSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept {
     input = kMixedInputs;
@@ -25,6 +31,7 @@ uint16_t PortSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) noe
     for (size_t polled = 0; polled < queues_.size() && n < max; polled++) {
         const RxQueue& q = queues_[next_];
         next_ = next_ + 1 == queues_.size() ? 0 : next_ + 1;
+        if (!polled_[q.port]) continue;  // no `rx` reads it: its ring fills, the device counts the misses
         // A queue that fills the burst it was asked for has more waiting:
         // read on, up to the gather. Under load one walk and one transmit
         // (a doorbell, or net_pcap's file flush) then serve several receive

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <bitset>
 #include <vector>
 
 #include "core/ports.hpp"
@@ -20,6 +21,7 @@ public:
     // that no queue is favoured, up to `max` packets in all.
     uint16_t read(rte_mbuf** packets, uint16_t max, uint16_t& input) noexcept override;
     bool done() const noexcept override { return stop_->load(std::memory_order_relaxed); }
+    void read_only(const std::vector<bool>& ports) noexcept override;
 
 private:
     // Readies the `got` packets just received at packets[n]; returns n + got.
@@ -27,6 +29,7 @@ private:
                      uint64_t& now) noexcept;
 
     std::vector<RxQueue> queues_;
+    std::bitset<RTE_MAX_ETHPORTS> polled_;  // the ports the graph reads
     uint16_t burst_;
     uint16_t gather_;
     size_t next_ = 0;

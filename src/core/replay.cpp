@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <pcap/pcap.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <spdlog/spdlog.h>
@@ -61,6 +62,14 @@ private:
     std::chrono::steady_clock::time_point start_, last_{};
 };
 
+// As the file's header says it, in libpcap's words: "EN10MB (Ethernet)".
+std::string link_type_name(const io::CaptureReader& r) {
+    const char* name = pcap_datalink_val_to_name(r.dlt());
+    const char* description = pcap_datalink_val_to_description(r.dlt());
+    if (!name) return fmt::format("link type {}", r.linktype());
+    return description ? fmt::format("{} ({})", name, description) : std::string(name);
+}
+
 class CaptureIo final : public PacketIo {
 public:
     explicit CaptureIo(const ReplayOptions& options)
@@ -72,8 +81,10 @@ public:
         const io::CaptureReader& first = *readers_[0];
         for (const auto& r : readers_)
             if (r->dlt() != first.dlt())
-                throw RuntimeError(fmt::format("{} and {} have different link types ({} and {}); replay them separately",
-                                               first.path(), r->path(), first.dlt(), r->dlt()));
+                throw ConfigError(fmt::format("{} is {} and {} is {}: captures of different link types cannot be "
+                                              "replayed together; replay them separately",
+                                              first.path(), link_type_name(*readers_[0]), r->path(),
+                                              link_type_name(*r)));
         if (!packet::link_type_supported(first.dlt()) && options_.session.verbosity >= 0)
             spdlog::warn("link type {} is not parsed; filters see raw frames only", first.dlt());
     }

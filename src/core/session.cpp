@@ -153,8 +153,7 @@ int Session::run() {
     try {
         io_.open();
     } catch (const std::exception& e) {
-        report_error(e);
-        return 1;
+        return exit_status_after(e);  // 2 for inputs that cannot go together
     }
     if (!create_output_dir(options_.output_dir)) return 1;
 
@@ -202,6 +201,7 @@ int Session::run() {
                 w->source = &io_.source(w->index);
                 w->runtime = std::make_unique<graph::Runtime>(*plan, std::move(instances[w->index]), *w->source);
                 w->walking = w->runtime.get();
+                w->walking->select_inputs();  // no lcore walks yet
             }
             if (!options_.dot_file.empty()) workers_[0]->runtime->export_dot(options_.dot_file);
             running = true;

@@ -309,6 +309,15 @@ const PlanNode* Plan::counts_input_order() const noexcept {
     return nullptr;
 }
 
+std::vector<bool> Plan::inputs_read() const {
+    std::vector<bool> read(options_.input_count, false);
+    for (const auto& out : nodes_[0].outs) {
+        if (out.kind != lang::Edge::Kind::cls) return std::vector<bool>(options_.input_count, true);
+        if (out.cls < read.size()) read[out.cls] = true;
+    }
+    return read;
+}
+
 const PlanNode* Plan::find(std::string_view name) const noexcept {
     for (const auto& n : nodes_)
         if (n.name == name) return &n;

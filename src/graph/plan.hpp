@@ -75,6 +75,8 @@ public:
     // The first node whose filter counts the packets of the input in order
     // (kInputOrder), or null.
     const PlanNode* counts_input_order() const noexcept;
+    // By input: whether a pipeline reads it (`rx` reads all, `rx N` input N).
+    std::vector<bool> inputs_read() const;
 
 private:
     friend class Planner;

@@ -6,6 +6,7 @@
 namespace sl::graph {
 
 void Runtime::take_over(Runtime& previous) noexcept {
+    select_inputs();
     ledger_ = previous.ledger_;
     rx_shadow_ = previous.rx_shadow_;
     for (auto& node : nodes_) {

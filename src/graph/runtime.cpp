@@ -52,7 +52,7 @@ rte_node_t clone(rte_node_t base, const std::string& name) {
 }  // namespace
 
 Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
-    : context_(instances.context()), source_(&source) {
+    : context_(instances.context()), source_(&source), inputs_read_(plan.inputs_read()) {
     install_terminate_handler();
     generation_ = g_generation++;
     const auto& planned = plan.nodes();

@@ -50,6 +50,9 @@ public:
     // totals. `previous` is walked no more; finishing it then closes only
     // what it kept.
     void take_over(Runtime& previous) noexcept;
+    // Tells the source which inputs this graph reads: by the thread that
+    // walks it, before its first walk (take_over() does it on a reload).
+    void select_inputs() noexcept { source_->read_only(inputs_read_); }
 
     Report report() const;
     // Each node by name, with the names of the nodes it feeds.
@@ -66,6 +69,7 @@ private:
     std::vector<std::unique_ptr<RuntimeNode>> nodes_;  // nodes_[0] is the parse node
     Ledger ledger_;
     io::Source* source_;
+    std::vector<bool> inputs_read_;  // Plan::inputs_read()
     uint16_t walk_input_ = io::Source::kMixedInputs;  // where this walk's burst came from
     std::unique_ptr<shadow::Shadows> shadows_;
     shadow::Counters rx_shadow_;  // prefetch's pulls as packets enter

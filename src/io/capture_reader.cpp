@@ -5,9 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <pcap/pcap.h>
@@ -41,7 +42,13 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
     // cannot open gets exactly its message, as tcpdump would print it.
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
-    if (!p) throw RuntimeError(fmt::format("{}: {}", path, errbuf));
+    if (!p) {
+        // libpcap names the file itself when it cannot open it, and not
+        // when it cannot read it: name it once either way.
+        std::string_view reason = errbuf;
+        if (reason.starts_with(path + ": ")) reason.remove_prefix(path.size() + 2);
+        throw RuntimeError(fmt::format("{}: {}", path, reason));
+    }
     dlt_ = pcap_datalink(p);
     pcap_close(p);
 

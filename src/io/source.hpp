@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <rte_mbuf.h>
 
@@ -34,6 +35,10 @@ public:
     // True once read() gives nothing more: the captures ended, or a stop
     // was asked for.
     virtual bool done() const noexcept = 0;
+    // By input: which ones the graph reads. A port no `rx` reads is not
+    // polled, so that its traffic costs nothing. Called by the thread that
+    // calls read(), between two reads; every input is read until then.
+    virtual void read_only(const std::vector<bool>& inputs) noexcept { (void)inputs; }
 };
 
 }  // namespace sl::io

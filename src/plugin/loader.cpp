@@ -91,9 +91,14 @@ void load_plugins(const PluginOptions& options) {
     while (from <= search.size()) {
         size_t colon = std::min(search.find(':', from), search.size());
         std::string dir = search.substr(from, colon - from);
-        std::error_code ec;
-        if (!dir.empty() && fs::is_directory(dir, ec))
+        // A folder that is not there is a typo to say, as for --plugin-dir;
+        // empty entries (a trailing ':') name nothing.
+        if (!dir.empty()) {
+            std::error_code ec;
+            if (!fs::is_directory(dir, ec))
+                throw ConfigError(fmt::format("SL_PLUGIN_PATH names {}: {}", dir, ec ? ec.message() : "not a folder"));
             for (auto& f : plugins_in(dir)) files.push_back(std::move(f));
+        }
         from = colon + 1;
     }
     for (const auto& dir : options.dirs) {

@@ -12,7 +12,7 @@ namespace sl::plugin {
 struct PluginOptions {
     std::vector<std::string> files;  // --plugin FILE, in order
     std::vector<std::string> dirs;   // --plugin-dir DIR: every *.so in it
-    std::string search_path;         // SL_PLUGIN_PATH: DIR[:DIR...], missing folders skipped
+    std::string search_path;         // SL_PLUGIN_PATH: DIR[:DIR...], each must exist
 };
 
 // Opens every plugin the options name: SL_PLUGIN_PATH's, then --plugin-dir's,

@@ -134,15 +134,21 @@ private:
     int status_ = -1;
 };
 
+// Where DPDK keeps the runtime files of the process whose file prefix is
+// `prefix`, as the EAL chooses it.
+inline std::string dpdk_runtime_dir(const std::string& prefix) {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string dir = getuid() == 0 ? "/var/run/dpdk" : std::string(runtime ? runtime : "/tmp") + "/dpdk";
+    return dir + "/" + prefix;
+}
+
 // Asks the telemetry socket of the DPDK process whose file prefix is
 // `prefix` for `command`, as dpdk-telemetry.py does; nothing when it does not
 // answer (not started yet, or gone).
 inline std::optional<Json> telemetry(const std::string& prefix, const std::string& command) {
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    std::string dir = getuid() == 0 ? "/var/run/dpdk" : std::string(runtime ? runtime : "/tmp") + "/dpdk";
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::string path = dir + "/" + prefix + "/dpdk_telemetry.v2";
+    std::string path = dpdk_runtime_dir(prefix) + "/dpdk_telemetry.v2";
     if (path.size() >= sizeof(addr.sun_path)) return std::nullopt;
     std::copy(path.begin(), path.end(), addr.sun_path);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);

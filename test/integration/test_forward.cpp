@@ -115,8 +115,11 @@ TEST_F(Forward, SigtermFlushesTheSinksBeforeTheRunEnds) {
                                  path("s.json")});
     EXPECT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.total("packets_written") > 5000; }))
         << fwd->err();
+    EXPECT_TRUE(fs::exists(dpdk_runtime_dir(p)));
     Result r = fwd->stop(SIGTERM);
     ASSERT_EQ(r.status, 0) << r.err;
+    // DPDK's runtime folder goes with the process.
+    EXPECT_FALSE(fs::exists(dpdk_runtime_dir(p)));
     Stats s = stats_of(path("s.json"));
     uint64_t written = s.of("pcap#1", "written");
     EXPECT_GT(written, 5000u);
@@ -190,6 +193,37 @@ TEST_F(Reload, SighupWithABadConfigurationKeepsTheRunningGraph) {
     EXPECT_NE(r.err.find("unknown filter 'cuont'"), std::string::npos) << r.err;
     EXPECT_EQ(sent("tcp"), frames(path("tx.pcap")).size()) << "only the first configuration's packets";
     expect_conservation(stats_of(path("s.json")));
+}
+
+TEST_F(Forward, OnlyThePortsAnRxReadsArePolledAlsoAfterAReload) {
+    // Both net_null ports always have packets to give. What each port
+    // counts as received is exactly what the graph read of it: a port no
+    // `rx` names is not polled (its packets are neither read nor dropped).
+    Result once = forward({"-l", "0", "--vdev=net_null0", "--vdev=net_null1", "--", "-q", "-e",
+                           "rx 0 | count name=zero", "--duration", "0.3", "--stats-json", path("once.json")});
+    ASSERT_EQ(once.status, 0) << once.err;
+    Stats first = stats_of(path("once.json"));
+    EXPECT_GT(first.of("zero", "packets"), 0u);
+    EXPECT_EQ(first.port_figure(0, "rx_packets"), first.of("zero", "packets"));
+    EXPECT_EQ(first.port_figure(1, "rx_packets"), 0u);
+
+    // Reloaded to read the other port: port 0 is polled no more.
+    std::string config = path("ports.sl");
+    std::ofstream(config) << "rx 0 | count name=zero\n";
+    std::string p = prefix("polled");
+    auto fwd = start_forward(p, {"-l", "0", "--vdev=net_null0", "--vdev=net_null1", "--", "-q", "-c", config,
+                                 "--stats-json", path("s.json")});
+    ASSERT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.node_in("zero") > 10000; })) << fwd->err();
+    std::ofstream(config) << "rx 1 | count name=one\n";
+    fwd->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return fwd->err().find("reloaded") != std::string::npos; })) << fwd->err();
+    ASSERT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.node_in("one") > 10000; })) << fwd->err();
+    Result r = fwd->stop();
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    EXPECT_EQ(s.port_figure(1, "rx_packets"), s.of("one", "packets"));
+    EXPECT_EQ(s.port_figure(0, "rx_packets") + s.port_figure(1, "rx_packets"), s.total("packets_read"));
+    expect_conservation(s);
 }
 
 class Telemetry : public Forward {
@@ -307,6 +341,29 @@ TEST_F(FullRing, WhatComesBackThroughTheRingIsThePortsOwn) {
     // net_ring does not set the port of what it hands back.
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.of("back", "packets"), s.port_figure(1, "rx_packets"));
+}
+
+TEST_F(Forward, NoRunLeavesDpdksRuntimeFolderBehind) {
+    // Ended by its duration, by a configuration error found after DPDK
+    // started, by DPDK refusing its arguments; and sl-replay's run.
+    std::string in = sample("mixed.pcap");
+    std::vector<std::vector<std::string>> runs = {
+        {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"},
+        {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 4", "--duration", "0.2"},
+        {"--vdev=net_null0", "-l", "77", "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"},
+    };
+    for (size_t i = 0; i < runs.size(); i++) {
+        std::string p = prefix("runtime" + std::to_string(i));
+        std::vector<std::string> args = {"--file-prefix=" + p};
+        args.insert(args.end(), runs[i].begin(), runs[i].end());
+        Result r = forward(args);
+        EXPECT_EQ(r.status, i == 0 ? 0 : 2) << r.err;
+        EXPECT_FALSE(fs::exists(dpdk_runtime_dir(p))) << command_line("sl-forward", args);
+    }
+    std::string p = prefix("runtime-replay");
+    Result r = replay({"--file-prefix=" + p, "--", "-q", "-e", "rx | count", in});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(fs::exists(dpdk_runtime_dir(p)));
 }
 
 TEST_F(Forward, BadSetupsExitWithAClearMessage) {

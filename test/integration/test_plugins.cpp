@@ -255,11 +255,18 @@ TEST_F(Plugins, APluginFolderLoadsEveryPluginInIt) {
 }
 
 TEST_F(Plugins, SlPluginPathLoadsPluginsForBothApps) {
-    // Missing folders are skipped; a plugin named twice loads once.
-    Result r = run("SL_PLUGIN_PATH=/nonexistent:" + quote(g_built->examples) + " " + quote(env("SL_REPLAY")) +
+    // Empty entries name nothing; a plugin named twice loads once.
+    Result r = run("SL_PLUGIN_PATH=:" + quote(g_built->examples) + ": " + quote(env("SL_REPLAY")) +
             " --plugin " + quote(example("ttl_bucket")) + " -q -e 'rx | ttl_bucket |0 count' " +
             quote(sample("mixed.pcap")));
     EXPECT_EQ(r.status, 0) << r.err;
+    // A folder that is not there is a typo, as with --plugin-dir.
+    r = run("SL_PLUGIN_PATH=" + quote(path("nonexistent")) + ":" + quote(g_built->examples) + " " +
+            quote(env("SL_REPLAY")) + " -q -e 'rx | count' " + quote(sample("mixed.pcap")));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("sl-replay: error: SL_PLUGIN_PATH names " + path("nonexistent") + ": No such file or directory"),
+              std::string::npos)
+        << r.err;
     r = run("SL_PLUGIN_PATH=" + quote(g_built->examples) + " " + quote(env("SL_FORWARD")) + " --filters");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("http_method "), std::string::npos) << r.out;

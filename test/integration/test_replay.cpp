@@ -652,7 +652,19 @@ TEST_F(Replay, UsageErrorsExitTwo) {
     EXPECT_EQ(replay({"-e", "rx | count", "--speed", "fast", sample("mixed.pcap")}).status, 2);
     EXPECT_EQ(replay({"-e", "rx | count", "--bogus", sample("mixed.pcap")}).status, 2);
     EXPECT_EQ(replay({"--help"}).status, 0);
-    EXPECT_EQ(replay({"-e", "rx | count", path("missing.pcap")}).status, 1);
+    Result missing = replay({"-e", "rx | count", path("missing.pcap")});
+    EXPECT_EQ(missing.status, 1);
+    // Named once, although libpcap's reason names it too.
+    EXPECT_NE(missing.err.find("error: " + path("missing.pcap") + ": No such file or directory\n"), std::string::npos)
+        << missing.err;
+    // Captures that cannot go together are a usage error, each named with
+    // its link type as its header says it.
+    Result mixed = replay({"-e", "rx | count", sample("mixed.pcap"), sample("raw-ip.pcap")});
+    EXPECT_EQ(mixed.status, 2);
+    EXPECT_NE(mixed.err.find(sample("mixed.pcap") + " is EN10MB (Ethernet) and " + sample("raw-ip.pcap") +
+                             " is RAW (Raw IP): captures of different link types cannot be replayed together"),
+              std::string::npos)
+        << mixed.err;
 }
 
 TEST_F(Replay, RealtimePacingTakesTheCaptureDuration) {
