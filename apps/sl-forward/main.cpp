@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     table.text("dot", 0, "FILE", "write the graph in Graphviz dot format", session.dot_file)
         .flag("quiet", 'q', "no final table", [&] { session.verbosity = -1; })
         .flag("verbose", 'v', "DPDK's start-up log and port details", [&] { session.verbosity = 1; })
+        .flag("version", 0, "streamline's version, the SDK ABI, DPDK's and libpcap's", [] {})
         .flag("help", 'h', "this text", [] {});
 
     std::vector<std::string> rest;

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     table.text("dot", 0, "FILE", "write the graph in Graphviz dot format", session.dot_file)
         .flag("quiet", 'q', "no table, no progress line", [&] { session.verbosity = -1; })
         .flag("verbose", 'v', "DPDK's start-up log and debug messages", [&] { session.verbosity = 1; })
+        .flag("version", 0, "streamline's version, the SDK ABI, DPDK's and libpcap's", [] {})
         .flag("help", 'h', "this text", [] {});
 
     if (auto status = table.parse(line.args, options.captures)) return *status;

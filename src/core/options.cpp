@@ -5,9 +5,12 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <pcap/pcap.h>
+#include <rte_version.h>
 #include <fmt/ranges.h>
 
 #include <sl/args.hpp>
+#include <sl/filter.hpp>
 
 #include "core/diagnostics.hpp"
 
@@ -125,11 +128,23 @@ int OptionTable::usage_error(const std::string& message) const {
     return 2;
 }
 
+std::string version_text(std::string_view program) {
+    // rte_version() and pcap_lib_version() are the libraries this process
+    // loaded, which is what a bug report needs, not the headers it was
+    // built with.
+    return fmt::format("{} {} (streamline SDK ABI {})\n{}\n{}\n", program, SL_VERSION, kSdkAbiVersion, rte_version(),
+                       pcap_lib_version());
+}
+
 std::optional<int> OptionTable::parse(const std::vector<std::string>& args, std::vector<std::string>& positional) const {
     size_t i = 0;
     auto take = [&](const Option& o, const char* value) -> std::optional<int> {
         if (o.long_name == "help") {
             std::fputs(usage().c_str(), stdout);
+            return 0;
+        }
+        if (o.long_name == "version") {
+            std::fputs(version_text(program_).c_str(), stdout);
             return 0;
         }
         if (auto error = o.take(value)) return usage_error(*error);

@@ -25,6 +25,10 @@ struct CommandLine {
 };
 CommandLine split_command_line(int argc, char** argv);
 
+// What --version prints: "sl-replay 0.1.0 (streamline SDK ABI 4)", then
+// DPDK's and libpcap's versions as loaded.
+std::string version_text(std::string_view program);
+
 class OptionTable {
 public:
     // Takes an option's value (null for a flag); returns the message of a

@@ -125,6 +125,7 @@ private:
             if (&stage == &p.stages.front() && p.origin.kind == lang::Origin::Kind::stream &&
                 from.policy.policy == shadow::Policy::prefetch && options().shadow.policy != shadow::Policy::prefetch)
                 nodes()[target].pulls_ahead = true;
+            check_sets_classes(nodes()[prev], edge);
             nodes()[prev].outs.push_back({edge.kind, edge.cls, target, edge.where});
             prev = target;
         }
@@ -144,6 +145,22 @@ private:
             s.policy = it->second.policy;
             it->second.defined = true;
         }
+    }
+
+    // A class edge after a filter that never sets a class would take no
+    // packet, and the rest would be dropped as unclassified: a mistake to
+    // say where it is written. (`rx N` is the input node's class edge.)
+    void check_sets_classes(const PlanNode& from, const lang::Edge& edge) const {
+        if (edge.kind == lang::Edge::Kind::all || !from.type || (from.type->flags & kClassifier)) return;
+        std::vector<std::string> classifiers;
+        for (const auto& name : registry_.names())
+            if (const FilterType* t = registry_.find(name); t && (t->flags & kClassifier)) classifiers.push_back(name);
+        std::string written = edge.kind == lang::Edge::Kind::cls ? fmt::format("|{}", edge.cls) : "|else";
+        throw ConfigError(edge.where,
+                          fmt::format("'{}' follows {}, which sets no class: every packet would be dropped as "
+                                      "unclassified",
+                                      written, from.name),
+                          fmt::format("a class edge follows a classifier: {}", fmt::join(classifiers, ", ")));
     }
 
     static bool valid_node_name(const std::string& s) {

@@ -2,6 +2,7 @@
 // temporary prefix, the example plugins, the README's example and some
 // broken ones built out of tree against it with pkg-config, then loaded into
 // the apps. What the examples keep is judged by tcpdump.
+#include <regex>
 #include <set>
 
 #include "harness.hpp"
@@ -17,6 +18,8 @@ struct Built {
     std::string examples;  // folder of ttl_bucket.so, http_method.so, flow_top.so
     std::string broken;    // folder of the test plugins
     std::string readme;    // the README's min_ttl.so
+    std::string sdk;       // folder of docs/sdk.md's examples
+    std::string stage;     // the staged install (meson install --destdir)
 };
 
 Built build_plugins() {
@@ -27,14 +30,19 @@ Built build_plugins() {
     b.examples = (b.root / "examples").string();
     b.broken = (b.root / "broken").string();
     b.readme = (b.root / "readme" / "min_ttl.so").string();
+    b.sdk = (b.root / "sdk").string();
+    b.stage = (b.root / "stage").string();
     std::string script = R"sh(
 set -eu
 root=$1 build=$2 source=$3
 # 1. meson install into a staging folder, as an author's machine has it.
 pkgconfig=$("$source/scripts/stage-sdk.sh" "$build" "$root/stage")
 export PKG_CONFIG_PATH=$pkgconfig
-mkdir -p "$root/broken" "$root/readme"
+mkdir -p "$root/broken" "$root/readme" "$root/sdk"
 flags=$(pkg-config --cflags --libs streamline)
+# What authors are told to write compiles without a warning: DPDK's headers
+# come as system headers.
+strict="-Wall -Wextra -Werror"
 # 2. The examples with their own meson.build, the rest with c++ and pkg-config.
 meson setup "$root/examples-build" "$source/src/plugins" >/dev/null
 ninja -C "$root/examples-build" >/dev/null
@@ -42,7 +50,13 @@ mkdir -p "$root/examples"
 cp "$root/examples-build"/*.so "$root/examples/"
 awk '/^## Writing a filter/{on=1} on&&/^```cpp/{grab=1;next} grab&&/^```/{exit} grab{print}' \
   "$source/README.md" > "$root/readme/min_ttl.cpp"
-c++ -std=c++20 -O2 -fPIC -shared "$root/readme/min_ttl.cpp" -o "$root/readme/min_ttl.so" $flags &
+c++ -std=c++20 -O2 -fPIC -shared $strict "$root/readme/min_ttl.cpp" -o "$root/readme/min_ttl.so" $flags &
+# docs/sdk.md: each ```cpp block opens with "// sdk-example: NAME.cpp".
+awk -v dir="$root/sdk" '/^```cpp/{grab=1;file="";next} grab&&/^```/{grab=0;next}
+  grab&&file==""&&/^\/\/ sdk-example: /{file=dir "/" $3} grab&&file!=""{print > file}' "$source/docs/sdk.md"
+for example in "$root"/sdk/*.cpp; do
+  c++ -std=c++20 -O2 -fPIC -shared $strict "$example" -o "${example%.cpp}.so" $flags &
+done
 for p in wrong_abi missing_symbol clash misbehave; do
   c++ -std=c++20 -O2 -fPIC -shared "$source/test/integration/plugins/$p.cpp" -o "$root/broken/$p.so" $flags &
 done
@@ -55,7 +69,8 @@ for job in $(jobs -p); do wait "$job"; done
                       quote(env("SL_BUILD_ROOT")) + " " + quote(env("SL_SOURCE")) + " >" + quote(log) + " 2>&1";
     if (std::system(cmd.c_str()) != 0) b.error = "building the plugins failed:\n" + slurp(log);
     for (const char* f : {"examples/ttl_bucket.so", "examples/http_method.so", "examples/flow_top.so",
-                          "readme/min_ttl.so", "broken/wrong_abi.so", "broken/misbehave.so"})
+                          "readme/min_ttl.so", "broken/wrong_abi.so", "broken/misbehave.so", "sdk/frag_class.so",
+                          "sdk/payload_prefix.so", "sdk/top_ports.so", "sdk/ttl_dec.so"})
         if (b.error.empty() && !fs::exists(b.root / f)) b.error = std::string(f) + " was not built:\n" + slurp(log);
     return b;
 }
@@ -235,6 +250,47 @@ TEST_F(Plugins, TheReadmeExampleKeepsWhatTcpdumpKeeps) {
     expect_conservation(s);
     EXPECT_GT(s.of("min_ttl#1", "ttl_too_low"), 0u);
     EXPECT_GT(s.of("min_ttl#1", "checked"), 0u);
+}
+
+TEST_F(Plugins, TheSdkReferencesExamplesLoadAndRun) {
+    // Built above with -Wall -Wextra -Werror from docs/sdk.md as it is.
+    std::string in = sample("mixed.pcap");
+    for (const char* name : {"frag_class", "payload_prefix", "top_ports", "ttl_dec"}) {
+        std::string so = g_built->sdk + "/" + name + ".so";
+        Result r = replay({"--plugin", so, "--filters"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_NE(r.out.find("[" + so + "]"), std::string::npos) << name << " registers nothing:\n" << r.out;
+    }
+}
+
+TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
+    // No LD_LIBRARY_PATH: the apps find libstreamline.so next to them
+    // (an rpath relative to the binary), staged with --destdir and moved.
+    fs::path bin;
+    for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
+        if (e.path().filename() == "sl-replay") bin = e.path().parent_path();
+    ASSERT_FALSE(bin.empty()) << "no sl-replay under " << g_built->stage;
+    auto version = [&](const fs::path& dir) {
+        return run("{ env -u LD_LIBRARY_PATH " + quote((dir / "sl-replay").string()) + " --version && env -u " +
+                   "LD_LIBRARY_PATH " + quote((dir / "sl-forward").string()) + " --version; }");
+    };
+    Result r = run("readelf -d " + quote((bin / "sl-replay").string()));
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(R(UN)?PATH.*\[\$ORIGIN/\.\./lib)"))) << r.out;
+    r = version(bin);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^sl-replay [0-9]+\.[0-9]+\.[0-9]+ \(streamline SDK ABI [0-9]+\)\nDPDK 22\.11)")))
+        << r.out;
+    EXPECT_NE(r.out.find("sl-forward "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("libpcap version"), std::string::npos) << r.out;
+    fs::path moved = fs::path(path("moved"));
+    fs::copy(g_built->stage, moved, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::path moved_bin = moved / fs::relative(bin, g_built->stage);
+    r = version(moved_bin);
+    EXPECT_EQ(r.status, 0) << r.err;
+    // And it replays from there.
+    r = run("env -u LD_LIBRARY_PATH " + quote((moved_bin / "sl-replay").string()) + " -q -e 'rx | count' " +
+            quote(sample("mixed.pcap")));
+    EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST_F(Plugins, APluginsArgumentErrorsPointAtTheArgument) {
