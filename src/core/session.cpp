@@ -15,6 +15,7 @@
 
 #include "core/command_line.hpp"
 #include "core/diagnostics.hpp"
+#include "graph/dot.hpp"
 #include "graph/needs.hpp"
 #include "sdk/registry.hpp"
 
@@ -203,7 +204,7 @@ int Session::run() {
                 w->walking = w->runtime.get();
                 w->walking->select_inputs();  // no lcore walks yet
             }
-            if (!options_.dot_file.empty()) workers_[0]->runtime->export_dot(options_.dot_file);
+            if (!options_.dot_file.empty()) graph::write_dot(*plan, options_.dot_file);
             running = true;
             io_.running(*this);
             loop(report.elapsed_s);

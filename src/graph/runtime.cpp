@@ -161,13 +161,6 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Runtime::edges() c
     return out;
 }
 
-void Runtime::export_dot(const std::string& path) const {
-    FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
-    int rc = graph_ ? rte_graph_export(graph_name_.c_str(), f) : -1;
-    if (std::fclose(f) != 0 || rc != 0) throw RuntimeError(fmt::format("{}: cannot write the graph", path));
-}
-
 void finish(std::span<Runtime* const> workers) {
     std::string errors;
     auto failed = [&](const std::string& node, const std::string& what) {

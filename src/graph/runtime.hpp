@@ -57,7 +57,6 @@ public:
     Report report() const;
     // Each node by name, with the names of the nodes it feeds.
     std::vector<std::pair<std::string, std::vector<std::string>>> edges() const;
-    void export_dot(const std::string& path) const;
     uint64_t packets_read() const noexcept { return ledger_.read; }
     const std::vector<std::unique_ptr<RuntimeNode>>& nodes() const noexcept { return nodes_; }
 

@@ -679,12 +679,24 @@ TEST_F(Replay, RealtimePacingTakesTheCaptureDuration) {
     EXPECT_LT(elapsed, span * 3 + 1);
 }
 
-TEST_F(Replay, DotExportNamesTheNodes) {
-    Result r = replay({"-q", "--dot", path("g.dot"), "-e", "rx | bpf \"udp\" name=udp-only | count", sample("mixed.pcap")});
+TEST_F(Replay, DotExportIsAGraphGraphvizDrawsWithTheEdgesAsWritten) {
+    Result r = replay({"-q", "--dot", path("g.dot"), "-e",
+                       "rx | bpf \"udp\" name=udp-only | count\np = rx 1 | ipproto\np |17 count name=udp\n"
+                       "p |else pcap \"" + path("rest.pcap") + "\"",
+                       sample("mixed.pcap"), sample("mixed.pcap")});
     ASSERT_EQ(r.status, 0) << r.err;
     std::string dot = slurp(path("g.dot"));
-    EXPECT_NE(dot.find("udp-only"), std::string::npos) << dot;
-    EXPECT_NE(dot.find("count#1"), std::string::npos) << dot;
+    for (const char* line : {"n0 [label=\"rx\", shape=ellipse];", "n1 [label=\"udp-only\\n(bpf)\"];",
+                             "n2 [label=\"count#1\"];", "n3 [label=\"ipproto#1\"];", "n0 -> n1;",
+                             "n0 -> n3 [label=\"rx 1\"];", "n3 -> n4 [label=\"|17\"];",
+                             "n3 -> n5 [label=\"|else\"];", "n5 [label=\"pcap#1\", shape=component];"})
+        EXPECT_NE(dot.find(line), std::string::npos) << line << " not in\n" << dot;
+    // Graphviz draws it, with the edges' labels.
+    r = run("dot -Tsvg " + quote(path("g.dot")) + " -o " + quote(path("g.svg")));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string svg = slurp(path("g.svg"));
+    for (const char* text : {">|17<", ">|else<", ">rx 1<", ">udp&#45;only<"})
+        EXPECT_NE(svg.find(text), std::string::npos) << text << " not in the SVG";
 }
 
 }  // namespace
