@@ -17,7 +17,8 @@
 # Usage: scripts/bench-forward.sh [RUNS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in -h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 runs=${1:-5}
 seconds=${2:-3}
 scripts/setup.sh dpdk-doc   # l2fwd's source

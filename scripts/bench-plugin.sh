@@ -9,6 +9,8 @@
 # the difference. Target: within 1 ns/packet.
 # Usage: scripts/bench-plugin.sh [RUNS] [PACKETS, default 1000000]
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 packets=${2:-1000000}

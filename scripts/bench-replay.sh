@@ -5,6 +5,8 @@
 # the read ceiling (cat IN > /dev/null), and checks both outputs hold the same
 # packets. Usage: scripts/bench-replay.sh [PACKETS] [RUNS]
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 packets=${1:-3000000}
 runs=${2:-5}

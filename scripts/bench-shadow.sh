@@ -14,6 +14,8 @@
 # copy and copy once in every row; prefetch faster than copy once when cold.
 # Usage: scripts/bench-shadow.sh [RUNS] [MEGABYTES per capture, default 64]
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 megabytes=${2:-64}

@@ -10,7 +10,8 @@
 # Usage: scripts/bench-workers.sh [PACKETS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in -h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 packets=${1:-3000000}
 runs=${2:-5}
 scripts/setup.sh

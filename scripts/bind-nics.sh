@@ -6,6 +6,8 @@
 # PCI addresses look like 0000:3b:00.0 (see `list`). A bound NIC disappears
 # from the kernel: do not bind the interface you are logged in through.
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi

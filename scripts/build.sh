@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Configures (once) and builds a build folder: scripts/build.sh [DIR [MESON-OPTIONS...]]
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true

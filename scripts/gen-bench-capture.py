@@ -40,6 +40,11 @@ def ipv6_tcp(sport, dport, payload):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
     out = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000000
     rng = random.Random(3)

@@ -5,6 +5,8 @@
 #   scripts/hugepages.sh show             what is reserved now
 # Without hugepages the apps still run (--no-huge), but a NIC's DMA wants them.
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "$(id -u)" -ne 0 ]; then exec sudo "$0" "$@"; fi

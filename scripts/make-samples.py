@@ -10,10 +10,15 @@ mixed-ns.pcap     the same 500 with nanosecond timestamps
 raw-ip.pcap       IPv4 and IPv6 packets with the raw-IP link type
 malformed.pcap    bad IHL, lying lengths, truncated headers, tiny frames
 """
+import sys
+
+if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+    print(__doc__)
+    sys.exit(0)
+
 import os
 import random
 import struct
-import sys
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether, ICMPv6EchoRequest, IPOption_RR, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment)

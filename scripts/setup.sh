@@ -3,6 +3,8 @@
 # and any further packages named as arguments (a benchmark's peer, say).
 # Idempotent: installs only what is missing, and runs apt-get update once.
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 
 packages=(
   g++ meson ninja-build pkg-config   # build

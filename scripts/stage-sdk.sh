@@ -5,6 +5,8 @@
 # builds a plugin against that install, as an author's machine would.
 # Prints the pkgconfig folder. Usage: scripts/stage-sdk.sh BUILD STAGE
 set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 build=$1
 stage=$(realpath -m "$2")
 rm -rf "$stage"

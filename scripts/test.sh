@@ -5,6 +5,8 @@
 # Options after the script name go to `meson test` (e.g. a test name).
 # The last line printed is "N passed, N failed", counted over test cases.
 set -uo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
