@@ -679,6 +679,30 @@ TEST_F(Replay, RealtimePacingTakesTheCaptureDuration) {
     EXPECT_LT(elapsed, span * 3 + 1);
 }
 
+TEST_F(Replay, EveryScriptAnswersHelpWithItsUsage) {
+    // Each prints its opening comment and does nothing else: a script that
+    // ran instead (a build, a benchmark) would not finish this fast.
+    std::string scripts = env("SL_SOURCE") + "/scripts/";
+    for (const char* s : {"bench-forward.sh", "bench-plugin.sh", "bench-replay.sh", "bench-shadow.sh",
+                          "bench-workers.sh", "bind-nics.sh", "build.sh", "demo.sh", "hugepages.sh", "setup.sh",
+                          "stage-sdk.sh", "test.sh", "sl-bench", "make-samples.py", "gen-bench-capture.py",
+                          "check-layers.py"}) {
+        std::string name = s;
+        std::string program = name.ends_with(".py") ? "/usr/bin/python3 " : "bash ";
+        Result r = run("timeout 10 " + program + quote(scripts + name) + " --help");
+        EXPECT_EQ(r.status, 0) << name << ": " << r.err;
+        std::string first = slurp(scripts + name);
+        first = first.substr(first.find('\n') + 1);
+        first = first.substr(0, first.find('\n'));
+        first.erase(0, first.find_first_not_of("#\" "));
+        first.erase(first.find_last_not_of(' ') + 1);
+        EXPECT_EQ(r.out.substr(0, first.size()), first) << name << " printed:\n" << r.out;
+    }
+    Result r = run("bash " + quote(scripts + "sl-bench") + " no-such-benchmark");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("The benchmarks by name"), std::string::npos) << r.err;
+}
+
 TEST_F(Replay, DotExportIsAGraphGraphvizDrawsWithTheEdgesAsWritten) {
     Result r = replay({"-q", "--dot", path("g.dot"), "-e",
                        "rx | bpf \"udp\" name=udp-only | count\np = rx 1 | ipproto\np |17 count name=udp\n"
