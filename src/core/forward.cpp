@@ -1,14 +1,19 @@
 #include "core/forward.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include <fmt/format.h>
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_telemetry.h>
+#include <spdlog/spdlog.h>
 
 #include "core/port_source.hpp"
 
@@ -94,8 +99,13 @@ public:
                                    "Totals; per node (parallel arrays) packets in, out and dropped; drops by "
                                    "reason; per port rx, tx and missed packets");
         rte_telemetry_register_cmd("/sl/graph", telemetry_graph, "The graph's nodes and its edges as \"a -> b\"");
-        std::lock_guard guard(g_telemetry_lock);
-        g_telemetry_io = this;
+        {
+            std::lock_guard guard(g_telemetry_lock);
+            g_telemetry_io = this;
+        }
+        telemetry_line_ = telemetry_socket_line();
+        if (!telemetry_line_.empty() && options_.session.verbosity > 0)
+            spdlog::info("{}", std::exchange(telemetry_line_, {}));  // said once
     }
 
     void tick(Session& session, double seconds) override {
@@ -121,12 +131,14 @@ public:
 
 private:
     void print_rates(Session& session, double since_start);
+    static std::string telemetry_socket_line();
     static int telemetry_stats(const char*, const char*, rte_tel_data* d);
     static int telemetry_graph(const char*, const char*, rte_tel_data* d);
 
     const ForwardOptions& options_;
     uint16_t port_count_ = 0;
     std::unique_ptr<Ports> ports_;
+    std::string telemetry_line_;  // until the first stats report
     std::vector<std::unique_ptr<PortSource>> sources_;
     Session* session_ = nullptr;
     // --stats-interval: the figures at the last print.
@@ -138,13 +150,27 @@ private:
 
 // Each port's rx/tx rates and each node's packets/s and new drops since the
 // last print.
+// Where dpdk-telemetry.py finds this process, which depends on the file
+// prefix the EAL was given or completed with: "telemetry:
+// /var/run/dpdk/sl-42-0/dpdk_telemetry.v2 (dpdk-telemetry.py -f sl-42-0)".
+// Empty when telemetry is off (--no-telemetry).
+std::string PortIo::telemetry_socket_line() {
+    std::string dir = rte_eal_get_runtime_dir();
+    std::string socket = dir + "/dpdk_telemetry.v2";
+    if (dir.empty() || ::access(socket.c_str(), F_OK) != 0) return {};
+    return fmt::format("telemetry: {} (dpdk-telemetry.py -f {})", socket, dir.substr(dir.rfind('/') + 1));
+}
+
 void PortIo::print_rates(Session& session, double since_start) {
     auto now = Clock::now();
     double dt = std::chrono::duration<double>(now - last_print_).count();
     if (dt <= 0) return;
     auto ports = ports_->stats();
     graph::Report graph = session.merged_report();
-    std::string out = fmt::format("[{:7.1f} s]\n", since_start);
+    // The first report says where to ask for more, once.
+    std::string out = std::exchange(telemetry_line_, {});
+    if (!out.empty()) out += '\n';
+    out += fmt::format("[{:7.1f} s]\n", since_start);
     for (size_t i = 0; i < ports.size() && i < ports_before_.size(); i++) {
         const auto &a = ports_before_[i], &b = ports[i];
         out += fmt::format("  port {} {:<12} rx {:8.3f} Mpps {:9.1f} Mbit/s   tx {:8.3f} Mpps {:9.1f} Mbit/s{}\n",

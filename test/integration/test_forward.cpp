@@ -282,6 +282,10 @@ TEST_F(Forward, StatsIntervalPrintsPortAndNodeRates) {
                       R"re(  tx#1 +[0-9.]+ Mpps\n)re");
     auto reports = std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), report), std::sregex_iterator());
     EXPECT_EQ(reports, 3) << r.out;
+    // The first report starts with where dpdk-telemetry.py finds the process.
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^telemetry: /\S+/(sl-[0-9]+-[0-9]+)/dpdk_telemetry\.v2 )"
+                                                    R"(\(dpdk-telemetry\.py -f \1\)\n\[ +0\.5 s\]\n)")))
+        << r.out;
 }
 
 TEST_F(Forward, UnderLoadAWalkGathersReceiveCallsUpToGather) {
@@ -341,6 +345,15 @@ TEST_F(FullRing, WhatComesBackThroughTheRingIsThePortsOwn) {
     // net_ring does not set the port of what it hands back.
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.of("back", "packets"), s.port_figure(1, "rx_packets"));
+}
+
+TEST_F(Forward, VerboseSaysWhereTelemetryListens) {
+    std::string p = prefix("verbose");
+    Result r = forward({"--file-prefix=" + p, "--vdev=net_null0", "--", "-v", "-e", "rx | tx 0", "--duration", "0.2"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("telemetry: " + dpdk_runtime_dir(p) + "/dpdk_telemetry.v2 (dpdk-telemetry.py -f " + p + ")"),
+              std::string::npos)
+        << r.err;
 }
 
 TEST_F(Forward, NoRunLeavesDpdksRuntimeFolderBehind) {
