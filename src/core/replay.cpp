@@ -128,6 +128,9 @@ public:
     void describe(graph::WorkerContext& worker) const override {
         worker.dlt = readers_[0]->dlt();
         worker.linktype = readers_[0]->linktype();
+        // Outputs keep the inputs' snap length, so that none cuts a record.
+        worker.snaplen = 0;
+        for (const auto& r : readers_) worker.snaplen = std::max(worker.snaplen, r->snaplen());
         worker.largest_packet = io::CaptureReader::kMaxSnaplen;
         // `tx N` sends on port N when the EAL has one; worker w owns queue w.
         worker.tx_queues.assign(rte_eth_dev_count_avail(), static_cast<int>(worker.worker));

@@ -19,6 +19,7 @@ public:
     const std::string& node_name() const override { return node_.name; }
     int link_type() const override { return where_.dlt; }
     uint32_t capture_linktype() const override { return where_.linktype; }
+    uint32_t capture_snaplen() const override { return where_.snaplen; }
     uint64_t& counter(std::string_view name) override {
         for (auto& c : instance_.counters)
             if (c.first == name) return c.second;

@@ -26,6 +26,7 @@ class Runtime;
 struct WorkerContext {
     int dlt = 1;               // the input's link type (DLT_EN10MB)
     uint32_t linktype = 1;     // written into pcap outputs
+    uint32_t snaplen = 262144; // written into pcap outputs: the inputs' largest
     std::string output_dir;    // where relative sink paths go; "" = current folder
     int socket = 0;
     unsigned worker = 0;       // this graph's worker, of `workers`

@@ -92,9 +92,11 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
         while (interfaces_.empty() && next_pcapng(r)) {
         }
         if (!interfaces_.empty()) linktype_ = interfaces_[0].linktype;
+        if (!interfaces_.empty() && interfaces_[0].snaplen) snaplen_ = interfaces_[0].snaplen;
         rewind();
     } else {
         linktype_ = u32(header + 20) & 0x0fffffff;
+        if (uint32_t s = u32(header + 16); s > 0) snaplen_ = s;
         first_record_ = 24;
         consume(24);
     }

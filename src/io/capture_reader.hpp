@@ -47,6 +47,9 @@ public:
     const std::string& path() const noexcept { return path_; }
     int dlt() const noexcept { return dlt_; }              // libpcap's DLT_ value
     uint32_t linktype() const noexcept { return linktype_; } // the file's LINKTYPE_ value
+    // The snap length its header gives (its first interface's, in pcapng);
+    // kMaxSnaplen when it gives none.
+    uint32_t snaplen() const noexcept { return snaplen_; }
     uint64_t size() const noexcept { return size_; }
     uint64_t position() const noexcept { return offset_; }  // in the file, of the next record
 
@@ -194,6 +197,7 @@ private:
     bool waiting_ = false;
     int dlt_ = 0;
     uint32_t linktype_ = 0;
+    uint32_t snaplen_ = kMaxSnaplen;
     bool pcapng_ = false;
     bool swapped_ = false;
     bool nanosecond_ = false;

@@ -27,18 +27,17 @@ namespace {
 
 // A worker's ring holds the longest record many times over; a power of two.
 constexpr size_t kRingBytes = 8u << 20;
-constexpr uint32_t kSnaplen = 262144;
-// In a ring, each record is its place, its pcap header and its bytes,
+constexpr uint32_t kMaxSnaplen = 262144;
+// In a ring, each record is its place and the record as the file has it,
 // padded to 8; a place of kWrap says the ring goes on at its start.
 constexpr uint64_t kWrap = ~uint64_t{0};
-constexpr size_t kRecordHeader = 8 + 16;
 // What one writev(2) takes at most.
 constexpr size_t kMaxVectors = 1024;
 constexpr size_t kMaxPendingBytes = 1u << 20;
 constexpr long kMinIdleNs = 20000;
 constexpr long kMaxIdleNs = 1000000;
 
-size_t record_bytes(uint32_t captured) noexcept { return kRecordHeader + ((size_t{captured} + 7) & ~size_t{7}); }
+size_t ring_bytes(size_t record) noexcept { return 8 + ((record + 7) & ~size_t{7}); }
 
 std::mutex g_outputs_mutex;
 std::map<std::string, std::weak_ptr<OrderedOutput>> g_outputs;
@@ -58,29 +57,25 @@ struct OrderedOutput::Lane {
     uint64_t next_sequence = 0;
 };
 
-std::shared_ptr<OrderedOutput> OrderedOutput::open(const std::string& path, uint32_t linktype, unsigned workers) {
+std::shared_ptr<OrderedOutput> OrderedOutput::open(const std::string& path, uint32_t linktype, uint32_t snaplen,
+                                                   unsigned workers) {
     std::lock_guard lock(g_outputs_mutex);
     std::erase_if(g_outputs, [](const auto& entry) { return entry.second.expired(); });
     if (auto existing = g_outputs[path].lock()) return existing;
-    auto output = std::make_shared<OrderedOutput>(path, linktype, workers);
+    auto output = std::make_shared<OrderedOutput>(path, linktype, snaplen, workers);
     g_outputs[path] = output;
     return output;
 }
 
-OrderedOutput::OrderedOutput(const std::string& path, uint32_t linktype, unsigned workers)
-    : path_(path), lanes_(std::make_unique<Lane[]>(workers)), workers_(workers) {
+OrderedOutput::OrderedOutput(const std::string& path, uint32_t linktype, uint32_t snaplen, unsigned workers)
+    : path_(path), format_(static_cast<uint8_t>(file_format_for(path))),
+      snaplen_(std::clamp<uint32_t>(snaplen, 1, kMaxSnaplen)), lanes_(std::make_unique<Lane[]>(workers)),
+      workers_(workers) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
     // The header goes out with the first packets, from the merging thread:
     // a file that cannot be written fails the run, as with one worker.
-    struct {
-        uint32_t magic;
-        uint16_t major, minor;
-        int32_t thiszone;
-        uint32_t sigfigs, snaplen, linktype;
-    } header{0xa1b23c4d, 2, 4, 0, 0, kSnaplen, linktype};
-    static_assert(sizeof(header) == sizeof(header_));
-    std::memcpy(header_, &header, sizeof(header));
+    header_ = file_header(static_cast<FileFormat>(format_), linktype, snaplen_);
     if (rte_ctrl_thread_create(&thread_, "sl-pcap-merge", nullptr, merging_thread, this) != 0) {
         ::close(fd_);
         throw RuntimeError(fmt::format("{}: cannot start the thread that writes it", path));
@@ -98,8 +93,9 @@ OrderedOutput::~OrderedOutput() {
 bool OrderedOutput::append(unsigned w, uint64_t sequence, const rte_mbuf* m, uint64_t timestamp_ns,
                            uint32_t wire_len) noexcept {
     Lane& lane = lanes_[w];
-    uint32_t length = std::min(rte_pktmbuf_pkt_len(m), kSnaplen);
-    size_t need = record_bytes(length);
+    auto format = static_cast<FileFormat>(format_);
+    uint32_t length = std::min(rte_pktmbuf_pkt_len(m), snaplen_);
+    size_t need = ring_bytes(record_size(format, length));
     size_t at = lane.appended % kRingBytes;
     size_t skip = at + need > kRingBytes ? kRingBytes - at : 0;
     // A full ring: the disk, or another worker, is behind. What this worker
@@ -122,8 +118,7 @@ bool OrderedOutput::append(unsigned w, uint64_t sequence, const rte_mbuf* m, uin
     }
     uint8_t* p = ring + at;
     std::memcpy(p, &sequence, sizeof(sequence));
-    put_pcap_record_header(p + 8, timestamp_ns, length, wire_len);
-    copy_packet_bytes(m, p + kRecordHeader, length);
+    put_record(format, p + 8, timestamp_ns, length, wire_len, [&](uint8_t* out) { copy_packet_bytes(m, out, length); });
     lane.appended += need;
     return true;
 }
@@ -162,8 +157,8 @@ void look(OrderedOutput::Lane& lane) noexcept;
 void OrderedOutput::merge() noexcept {
     std::vector<iovec> vectors;
     vectors.reserve(kMaxVectors);
-    vectors.push_back({header_, sizeof(header_)});
-    size_t pending = sizeof(header_);
+    vectors.push_back({header_.data(), header_.size()});
+    size_t pending = header_.size();
     uint64_t written = 0;
     auto write_out = [&] {
         size_t i = 0;
@@ -237,11 +232,10 @@ void OrderedOutput::merge() noexcept {
         if (may_take) {
             size_t at = first->taken % kRingBytes;
             uint8_t* record = first->ring.get() + at;
-            uint32_t captured;
-            std::memcpy(&captured, record + 8 + 8, sizeof(captured));
-            vectors.push_back({record + 8, 16 + size_t{captured}});
-            pending += 16 + size_t{captured};
-            first->taken += record_bytes(captured);
+            size_t size = stored_record_size(static_cast<FileFormat>(format_), record + 8);
+            vectors.push_back({record + 8, size});
+            pending += size;
+            first->taken += ring_bytes(size);
             first->has_next = false;
             if (vectors.size() == kMaxVectors || pending >= kMaxPendingBytes) write_out();
             idle_ns = kMinIdleNs;

@@ -1,5 +1,6 @@
-// One pcap file that several replay workers write while they run, in the
-// order the input holds the packets: the file one worker would write.
+// One capture file (pcap, or pcapng by its name) that several replay workers
+// write while they run, in the order the input holds the packets: the file
+// one worker would write.
 //
 // Each worker appends its packets, stamped with their place in the input,
 // to a ring of its own; a merging thread takes them out in the order of
@@ -26,7 +27,8 @@ public:
     // truncated, its header written) by the first worker's sink to ask and
     // shared with the others. Throws sl::RuntimeError if the file cannot be
     // created.
-    static std::shared_ptr<OrderedOutput> open(const std::string& path, uint32_t linktype, unsigned workers);
+    static std::shared_ptr<OrderedOutput> open(const std::string& path, uint32_t linktype, uint32_t snaplen,
+                                               unsigned workers);
     ~OrderedOutput();
     OrderedOutput(const OrderedOutput&) = delete;
     OrderedOutput& operator=(const OrderedOutput&) = delete;
@@ -46,7 +48,7 @@ public:
     void close();
 
     struct Lane;
-    OrderedOutput(const std::string& path, uint32_t linktype, unsigned workers);
+    OrderedOutput(const std::string& path, uint32_t linktype, uint32_t snaplen, unsigned workers);
 
 private:
     static void* merging_thread(void* self) noexcept;
@@ -54,7 +56,9 @@ private:
     bool write_out() noexcept;
 
     std::string path_;
-    uint8_t header_[24];
+    uint8_t format_;  // io::FileFormat
+    uint32_t snaplen_;
+    std::string header_;
     int fd_ = -1;
     std::unique_ptr<Lane[]> lanes_;
     unsigned workers_;

@@ -178,12 +178,14 @@ struct PcapSink::Output {
         : written(ctx.counter("written")), write_error(ctx.drop_reason("write_error")) {
         worker = ctx.worker_index();
         if (!ctx.live() && ctx.worker_count() > 1 && ctx.ways_in() == 1) {
-            ordered = io::OrderedOutput::open(ctx.output_path(name), ctx.capture_linktype(), ctx.worker_count());
+            ordered = io::OrderedOutput::open(ctx.output_path(name), ctx.capture_linktype(), ctx.capture_snaplen(),
+                                              ctx.worker_count());
             return;
         }
         parts = !ctx.live() && (ctx.worker_count() > 1 || ctx.ways_in() > 1);
         if (!parts) {
-            writer = std::make_unique<PcapWriter>(ctx.output_path(per_worker(ctx, name)), ctx.capture_linktype());
+            writer = std::make_unique<PcapWriter>(ctx.output_path(per_worker(ctx, name)), ctx.capture_linktype(),
+                                                  ctx.capture_snaplen());
             return;
         }
         path = ctx.output_path(name);
@@ -191,7 +193,9 @@ struct PcapSink::Output {
         window = ctx.ways_in() > 1 ? size_t{kMaxBurst} * ctx.ways_in() : 1;
         // The file itself is created now, so that a path that cannot be
         // written fails before the run; the merge fills it.
-        if (ctx.worker_index() == 0) merged = std::make_unique<PcapWriter>(path, ctx.capture_linktype());
+        // Parts are pcap, whole records; the merge cuts them as one writer would.
+        if (ctx.worker_index() == 0)
+            merged = std::make_unique<PcapWriter>(path, ctx.capture_linktype(), ctx.capture_snaplen());
         writer = std::make_unique<PcapWriter>(part_path, ctx.capture_linktype());
         sequences = std::make_unique<SequenceLog>(part_path);
     }

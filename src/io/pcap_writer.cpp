@@ -31,17 +31,17 @@ struct PcapWriter::Blocks {
     static constexpr size_t kBlockSize = 2u << 20;
     static constexpr uint32_t kBlocks = 4;
 
-    Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen);
+    Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen, const std::string& interface_name);
     bool reserve(size_t bytes) noexcept;
     void hand_over(bool last) noexcept;
     void write_block(const Block& block) noexcept;
-    void put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept;
     bool write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     bool write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     void close();
     static void* writing_thread(void* self) noexcept;
 
     std::string path_;
+    io::FileFormat format_;
     // Records are cut to it; a block holds the longest.
     static constexpr uint32_t kMaxSnaplen = 262144;
     uint32_t snaplen_;
@@ -60,8 +60,9 @@ struct PcapWriter::Blocks {
     bool closed_ = false;
 };
 
-PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen)
-    : blocks_(std::make_unique<Blocks>(path, linktype, snaplen)) {}
+PcapWriter::PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen,
+                       const std::string& interface_name)
+    : blocks_(std::make_unique<Blocks>(path, linktype, snaplen, interface_name)) {}
 
 PcapWriter::~PcapWriter() {
     try {
@@ -83,21 +84,16 @@ void PcapWriter::close() { blocks_->close(); }
 const std::string& PcapWriter::path() const noexcept { return blocks_->path_; }
 uint64_t PcapWriter::packets() const noexcept { return blocks_->packets_; }
 
-PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen)
-    : path_(path), snaplen_(std::min<uint32_t>(snaplen, kMaxSnaplen)) {
+PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen,
+                           const std::string& interface_name)
+    : path_(path), format_(io::file_format_for(path)), snaplen_(std::clamp<uint32_t>(snaplen, 1, kMaxSnaplen)) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
     for (auto& b : blocks_) b.data = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
     current_ = &blocks_[0];
-    struct {
-        uint32_t magic;
-        uint16_t major, minor;
-        int32_t thiszone;
-        uint32_t sigfigs, snaplen, linktype;
-    } header{0xa1b23c4d, 2, 4, 0, 0, snaplen_, linktype};
-    static_assert(sizeof(header) == 24);
-    std::memcpy(current_->data.get(), &header, sizeof(header));
-    current_->used = sizeof(header);
+    std::string header = io::file_header(format_, linktype, snaplen_, interface_name);
+    std::memcpy(current_->data.get(), header.data(), header.size());
+    current_->used = header.size();
     // Outside a running EAL (a tool linking the SDK) blocks are written inline.
     if (rte_lcore_id() != LCORE_ID_ANY)
         threaded_ = rte_ctrl_thread_create(&thread_, "sl-pcap-write", nullptr, writing_thread, this) == 0;
@@ -167,31 +163,28 @@ bool PcapWriter::Blocks::reserve(size_t bytes) noexcept {
     if (error_.load(std::memory_order_relaxed) != 0) return false;
     if (current_->used + bytes <= kBlockSize) return true;
     hand_over(false);
-    // Records are at most 256 KiB + 16 bytes, far below a block.
+    // Records are at most 256 KiB + 36 bytes, far below a block.
     return bytes <= kBlockSize;
-}
-
-void PcapWriter::Blocks::put_header(uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
-    io::put_pcap_record_header(current_->data.get() + current_->used, timestamp_ns, captured, wire_len);
-    current_->used += io::kPcapRecordHeader;
 }
 
 bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
     uint32_t length = std::min(rte_pktmbuf_pkt_len(m), snaplen_);
-    if (!reserve(16 + size_t{length})) return false;
-    put_header(timestamp_ns, length, wire_len);
-    io::copy_packet_bytes(m, current_->data.get() + current_->used, length);
-    current_->used += length;
+    size_t size = io::record_size(format_, length);
+    if (!reserve(size)) return false;
+    io::put_record(format_, current_->data.get() + current_->used, timestamp_ns, length, wire_len,
+                   [&](uint8_t* out) { io::copy_packet_bytes(m, out, length); });
+    current_->used += size;
     packets_++;
     return true;
 }
 
 bool PcapWriter::Blocks::write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept {
     length = std::min(length, snaplen_);
-    if (!reserve(16 + size_t{length})) return false;
-    put_header(timestamp_ns, length, wire_len);
-    std::memcpy(current_->data.get() + current_->used, data, length);
-    current_->used += length;
+    size_t size = io::record_size(format_, length);
+    if (!reserve(size)) return false;
+    io::put_record(format_, current_->data.get() + current_->used, timestamp_ns, length, wire_len,
+                   [&](uint8_t* out) { std::memcpy(out, data, length); });
+    current_->used += size;
     packets_++;
     return true;
 }

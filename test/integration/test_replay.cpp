@@ -679,6 +679,65 @@ TEST_F(Replay, RealtimePacingTakesTheCaptureDuration) {
     EXPECT_LT(elapsed, span * 3 + 1);
 }
 
+TEST_F(Replay, APcapngOutputHoldsWhatTcpdumpKeepsAndTsharkReadsIt) {
+    // One writer, two workers writing one file together, and two workers
+    // whose branches join before the sink (parts merged at the end): the
+    // same packets, time stamps to the nanosecond, wire lengths.
+    std::string in = sample("mixed-ns.pcap");
+    Result ref_run = run(quote(env("TCPDUMP")) + " --time-stamp-precision nano -r " + quote(in) + " -w " +
+                         quote(path("ref.pcap")) + " 'tcp or udp'");
+    ASSERT_EQ(ref_run.status, 0) << ref_run.err;
+    auto expected = read_capture(path("ref.pcap"));
+    ASSERT_GT(expected.size(), 100u);
+    struct Run {
+        const char* workers;
+        std::string graph;
+    };
+    for (const Run& run_of : {Run{"1", "rx | bpf \"tcp or udp\" | pcap \"out.pcapng\""},
+                              Run{"2", "rx | bpf \"tcp or udp\" | pcap \"out.pcapng\""},
+                              Run{"2", "rx | bpf \"tcp\" | pcap \"out.pcapng\"\nrx | bpf \"udp\" | pcap \"out.pcapng\""}}) {
+        std::string out = path(std::string("w") + run_of.workers + "-" + std::to_string(run_of.graph.size()));
+        Result r = replay({"-q", "--workers", run_of.workers, "-e", run_of.graph, "-o", out, in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::string file = out + "/out.pcapng";
+        auto got = read_capture(file);
+        ASSERT_EQ(got.size(), expected.size()) << run_of.graph;
+        for (size_t i = 0; i < got.size(); i++) {
+            EXPECT_EQ(got[i].ts_ns, expected[i].ts_ns) << i;
+            EXPECT_EQ(got[i].wire_len, expected[i].wire_len) << i;
+            EXPECT_EQ(got[i].data, expected[i].data) << i;
+        }
+        // A pcapng file by its blocks, as Wireshark's tools see it.
+        r = run("tshark -r " + quote(file) + " -T fields -e frame.time_epoch -e frame.len");
+        ASSERT_EQ(r.status, 0) << r.err;
+        Result ref = run("tshark -r " + quote(path("ref.pcap")) + " -T fields -e frame.time_epoch -e frame.len");
+        EXPECT_EQ(r.out, ref.out);
+        r = run("capinfos -t -i " + quote(file));
+        EXPECT_NE(r.out.find("pcapng"), std::string::npos) << r.out;
+        EXPECT_EQ(run("tcpdump -nn -r " + quote(file)).out, run("tcpdump -nn -r " + quote(path("ref.pcap"))).out);
+    }
+}
+
+TEST_F(Replay, OutputsKeepTheInputsSnapLength) {
+    // mixed.pcap with its header's snap length set to 1514, the longest
+    // frame it holds: the outputs say 1514 too, not 262144.
+    std::string in = slurp(sample("mixed.pcap"));
+    uint32_t snaplen = 1514;
+    std::memcpy(in.data() + 16, &snaplen, sizeof(snaplen));
+    std::ofstream(path("in.pcap"), std::ios::binary) << in;
+    Result r = replay({"-q", "-e", "rx | pcap \"out.pcap\"\nrx | pcap \"out.pcapng\"", "-o", path("o"), path("in.pcap")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string out = slurp(path("o/out.pcap"));
+    ASSERT_GE(out.size(), 24u);
+    uint32_t written;
+    std::memcpy(&written, out.data() + 16, sizeof(written));
+    EXPECT_EQ(written, snaplen);
+    r = run("capinfos " + quote(path("o/out.pcapng")));
+    EXPECT_NE(r.out.find("Capture length = 1514\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Time precision = nanoseconds (9)"), std::string::npos) << r.out;
+    EXPECT_EQ(read_capture(path("o/out.pcap")).size(), read_capture(sample("mixed.pcap")).size());
+}
+
 TEST_F(Replay, EveryScriptAnswersHelpWithItsUsage) {
     // Each prints its opening comment and does nothing else: a script that
     // ran instead (a build, a benchmark) would not finish this fast.

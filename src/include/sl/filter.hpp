@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 4;
+inline constexpr uint32_t kSdkAbiVersion = 5;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
@@ -109,6 +109,9 @@ public:
     // and as the LINKTYPE_ value that capture files carry.
     virtual int link_type() const = 0;
     virtual uint32_t capture_linktype() const = 0;
+    // The snap length outputs give in their header: the largest of the
+    // input captures' (262144 for ports).
+    virtual uint32_t capture_snaplen() const = 0;
     // A named counter shown in the table and in --stats-json; the reference
     // stays valid for the filter's life. Increment it in process().
     virtual uint64_t& counter(std::string_view name) = 0;

@@ -1,4 +1,5 @@
-// Writes nanosecond pcap files in large batches, off the packet path.
+// Writes capture files in large batches, off the packet path: nanosecond
+// pcap, or pcapng (nanosecond time stamps) when the name ends in ".pcapng".
 //
 // Records are gathered into blocks of a few MiB; a full block is handed to a
 // writing thread (a DPDK control thread, so it runs beside the workers, not on
@@ -16,8 +17,11 @@ namespace sl {
 
 class PcapWriter {
 public:
-    // Creates (truncates) `path`. Throws sl::RuntimeError if it cannot.
-    PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen = 262144);
+    // Creates (truncates) `path`, whose header gives `snaplen` (records are
+    // cut to it) and, in pcapng, the interface's name when there is one.
+    // Throws sl::RuntimeError if it cannot.
+    PcapWriter(const std::string& path, uint32_t linktype, uint32_t snaplen = 262144,
+               const std::string& interface_name = {});
     ~PcapWriter();
     PcapWriter(const PcapWriter&) = delete;
     PcapWriter& operator=(const PcapWriter&) = delete;
