@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
         .flag("promisc", 0, "promiscuous mode on every port", [&] { options.ports.promiscuous = true; })
         .seconds("stats-interval", "S", "print rates per port and per node every S seconds", options.stats_interval)
         .text("stats-json", 0, "FILE", "write the final statistics as JSON", session.stats_json)
-        .seconds("duration", "S", "stop after S seconds (default: at SIGINT or SIGTERM)", options.duration);
+        .seconds("duration", "S", "stop after S seconds (default: at SIGINT or SIGTERM)", options.duration)
+        .text("metrics", 0, "ADDR:PORT", "serve OpenMetrics for Prometheus at http://ADDR:PORT/metrics",
+              options.metrics);
     add_shadow_options(table, session.shadow);
     add_plugin_options(table, plugins);
     table.text("dot", 0, "FILE", "write the graph in Graphviz dot format", session.dot_file)

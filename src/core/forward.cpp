@@ -15,6 +15,7 @@
 #include <rte_telemetry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/metrics.hpp"
 #include "core/port_source.hpp"
 
 namespace sl::core {
@@ -73,6 +74,12 @@ public:
     }
 
     void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
+        // First: an address that cannot be listened on ends the run before
+        // any port starts.
+        if (!options_.metrics.empty()) {
+            metrics_ = std::make_unique<MetricsServer>(options_.metrics, metrics_text);
+            if (options_.session.verbosity >= 0) spdlog::info("metrics: {}", metrics_->url());
+        }
         PortOptions port_options = options_.ports;
         port_options.workers = workers;
         port_options.tx_queues = static_cast<uint16_t>(options_.tx_queues);
@@ -117,8 +124,11 @@ public:
     }
 
     void stopped(Session&) override {
-        std::lock_guard guard(g_telemetry_lock);
-        g_telemetry_io = nullptr;
+        {
+            std::lock_guard guard(g_telemetry_lock);
+            g_telemetry_io = nullptr;
+        }
+        metrics_.reset();
     }
 
     unsigned close(RunReport& report) noexcept override {
@@ -132,6 +142,7 @@ public:
 private:
     void print_rates(Session& session, double since_start);
     static std::string telemetry_socket_line();
+    static std::string metrics_text();
     static int telemetry_stats(const char*, const char*, rte_tel_data* d);
     static int telemetry_graph(const char*, const char*, rte_tel_data* d);
 
@@ -139,6 +150,7 @@ private:
     uint16_t port_count_ = 0;
     std::unique_ptr<Ports> ports_;
     std::string telemetry_line_;  // until the first stats report
+    std::unique_ptr<MetricsServer> metrics_;
     std::vector<std::unique_ptr<PortSource>> sources_;
     Session* session_ = nullptr;
     // --stats-interval: the figures at the last print.
@@ -223,6 +235,68 @@ rte_tel_data* string_array(const std::vector<std::string>& values) {
 
 void add_container(rte_tel_data* d, const char* name, rte_tel_data* container) {
     if (container && rte_tel_data_add_dict_container(d, name, container, 0) != 0) rte_tel_data_free(container);
+}
+
+// The OpenMetrics exposition of what /sl/stats gives, by port and by node,
+// with drops by reason and the shadow buffers' bytes. Counters only: every
+// figure counts up from the start of the run.
+std::string PortIo::metrics_text() {
+    std::lock_guard guard(g_telemetry_lock);
+    PortIo* io = g_telemetry_io;
+    if (!io) return "# EOF\n";  // not forwarding yet, or any more
+    graph::Report r = io->session_->merged_report();
+    std::string out;
+    auto family = [&](const char* name, const char* help) {
+        out += fmt::format("# TYPE {} counter\n# HELP {} {}\n", name, name, help);
+    };
+    auto ports = io->ports_->stats();
+    auto port_family = [&](const char* name, const char* help, auto figure) {
+        family(name, help);
+        for (const auto& p : ports)
+            out += fmt::format("{}_total{{port=\"{}\",name=\"{}\"}} {}\n", name, p.port, metrics_label(p.name),
+                               figure(p));
+    };
+    port_family("sl_port_rx_packets", "Packets the port received.", [](const PortStats& p) { return p.rx_packets; });
+    port_family("sl_port_rx_bytes", "Bytes the port received.", [](const PortStats& p) { return p.rx_bytes; });
+    port_family("sl_port_tx_packets", "Packets the port sent.", [](const PortStats& p) { return p.tx_packets; });
+    port_family("sl_port_tx_bytes", "Bytes the port sent.", [](const PortStats& p) { return p.tx_bytes; });
+    port_family("sl_port_rx_missed", "Packets the device dropped: its receive ring was full.",
+                [](const PortStats& p) { return p.rx_missed; });
+    port_family("sl_port_rx_nombuf", "Packets the device dropped: no mbuf to receive into.",
+                [](const PortStats& p) { return p.rx_nombuf; });
+    port_family("sl_port_tx_errors", "Packets the device failed to send.", [](const PortStats& p) { return p.tx_errors; });
+
+    auto node_family = [&](const char* name, const char* help, auto figure) {
+        family(name, help);
+        for (const auto& n : r.nodes)
+            out += fmt::format("{}_total{{node=\"{}\",filter=\"{}\"}} {}\n", name, metrics_label(n.name),
+                               metrics_label(n.filter), figure(n));
+    };
+    node_family("sl_node_packets_in", "Packets that reached the node.",
+                [](const graph::NodeReport& n) { return n.packets_in; });
+    node_family("sl_node_packets_out", "Packets the node passed on.",
+                [](const graph::NodeReport& n) { return n.packets_out; });
+    family("sl_node_dropped", "Packets the node dropped, by reason.");
+    for (const auto& n : r.nodes)
+        for (const auto& [reason, count] : n.drops)
+            out += fmt::format("sl_node_dropped_total{{node=\"{}\",reason=\"{}\"}} {}\n", metrics_label(n.name),
+                               metrics_label(reason), count);
+    family("sl_shadow_bytes", "Bytes filters read, by how the shadow buffers served them.");
+    for (const auto& n : r.nodes) {
+        const shadow::Counters& s = n.shadow;
+        for (auto [how, bytes] : {std::pair{"zero_copy", s.bytes_zero_copy}, std::pair{"copied_cpu", s.bytes_copied_cpu},
+                                  std::pair{"copied_dma", s.bytes_copied_dma}})
+            out += fmt::format("sl_shadow_bytes_total{{node=\"{}\",how=\"{}\"}} {}\n", metrics_label(n.name), how,
+                               bytes);
+    }
+    family("sl_packets_read", "Packets the graph read.");
+    out += fmt::format("sl_packets_read_total {}\n", r.packets_read);
+    family("sl_packets_written", "Packets some sink wrote or sent.");
+    out += fmt::format("sl_packets_written_total {}\n", r.packets_written);
+    family("sl_packets_dropped", "Packets no sink took, by the reason of their last branch.");
+    for (const auto& [reason, count] : r.drops)
+        out += fmt::format("sl_packets_dropped_total{{reason=\"{}\"}} {}\n", metrics_label(reason), count);
+    return out + "# EOF\n";
 }
 
 int PortIo::telemetry_stats(const char*, const char*, rte_tel_data* d) {

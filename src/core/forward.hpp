@@ -13,6 +13,7 @@ struct ForwardOptions {
     unsigned tx_queues = 0;     // --txq; 0: one per worker
     double stats_interval = 0;  // --stats-interval; 0: none
     double duration = 0;        // --duration; 0: until a signal
+    std::string metrics;        // --metrics ADDR:PORT; "": no HTTP endpoint
 };
 
 // Exit codes as sl-replay: 0 success, 1 runtime error, 2 usage or config.

@@ -5,9 +5,14 @@
 // A test that runs sl-forward in the background waits for events, never for
 // time: a figure its telemetry socket reports, a line it prints. Every wait is
 // bounded, so a test that goes wrong ends on its own.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <regex>
-#include <tuple>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -345,6 +350,79 @@ TEST_F(FullRing, WhatComesBackThroughTheRingIsThePortsOwn) {
     // net_ring does not set the port of what it hands back.
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.of("back", "packets"), s.port_figure(1, "rx_packets"));
+}
+
+TEST_F(Forward, MetricsServesOpenMetricsThatAPlainHttpClientScrapes) {
+    std::string p = prefix("metrics");
+    auto fwd = start_forward(p, {"-l", "0", "--vdev=net_null0", "--vdev=net_null1,no-rx=1", "--", "-e",
+                                 "rx 0 | bpf \"udp\" name=udp-only | tx 1", "--metrics", "127.0.0.1:0"});
+    std::smatch m;
+    std::regex url_line(R"(metrics: (http://127\.0\.0\.1:[0-9]+/metrics)\n)");
+    std::string err;
+    ASSERT_TRUE(eventually([&] {
+        err = fwd->err();
+        return std::regex_search(err, m, url_line) && live_stats_reach(p, [](const LiveStats& s) {
+                   return s.total("packets_read") > 10000;
+               });
+    })) << err;
+    std::string url = m[1];
+    auto scrape = [&](const std::string& where) {
+        return run("/usr/bin/python3 -c 'import sys, urllib.request, urllib.error\n"
+                   "try:\n r = urllib.request.urlopen(sys.argv[1]); print(r.headers[\"Content-Type\"]); "
+                   "sys.stdout.write(r.read().decode())\n"
+                   "except urllib.error.HTTPError as e: print(e.code)' " +
+                   quote(where));
+    };
+    Result r = scrape(url);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("application/openmetrics-text; version=1.0.0; charset=utf-8\n", 0), 0u) << r.out;
+    // Every line a comment of a family or a counter's sample, and the end.
+    std::istringstream lines(r.out.substr(r.out.find('\n') + 1));
+    std::string line, last;
+    std::regex sample(R"(^sl_[a-z_]+_total(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9]+$)");
+    std::regex meta(R"(^# (TYPE sl_[a-z_]+ counter|HELP sl_[a-z_]+ .+)$)");
+    while (std::getline(lines, line)) {
+        if (line != "# EOF") {
+            EXPECT_TRUE(std::regex_match(line, sample) || std::regex_match(line, meta)) << line;
+        }
+        last = line;
+    }
+    EXPECT_EQ(last, "# EOF");
+    auto figure = [&](const std::string& series) {
+        std::smatch f;
+        std::string text = r.out;
+        std::regex re(std::regex_replace(series, std::regex(R"([{}"])"), R"(\$&)") + " ([0-9]+)\n");
+        return std::regex_search(text, f, re) ? std::stoull(f[1]) : 0;
+    };
+    EXPECT_GT(figure("sl_port_rx_packets_total{port=\"0\",name=\"net_null0\"}"), 10000u) << r.out;
+    EXPECT_GT(figure("sl_node_packets_in_total{node=\"udp-only\",filter=\"bpf\"}"), 10000u) << r.out;
+    EXPECT_GT(figure("sl_node_dropped_total{node=\"udp-only\",reason=\"filtered\"}"), 0u) << r.out;
+    EXPECT_GT(figure("sl_packets_read_total"), 10000u) << r.out;
+    EXPECT_NE(r.out.find("sl_shadow_bytes_total{node=\"udp-only\",how=\"zero_copy\"}"), std::string::npos);
+    // Only /metrics is served.
+    r = scrape(url.substr(0, url.rfind('/')) + "/other");
+    EXPECT_EQ(r.out, "404\n");
+    EXPECT_EQ(fwd->stop().status, 0);
+
+    // An address that does not parse is a usage error; one in use, a run
+    // that cannot start.
+    Result bad = forward({"--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--metrics", "9100", "--duration", "0.2"});
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--metrics takes ADDR:PORT (e.g. 127.0.0.1:9100), not '9100'"), std::string::npos)
+        << bad.err;
+    int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(taken, 1), 0);
+    socklen_t length = sizeof(a);
+    getsockname(taken, reinterpret_cast<sockaddr*>(&a), &length);
+    std::string busy = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    bad = forward({"--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--metrics", busy, "--duration", "0.2"});
+    ::close(taken);
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("--metrics " + busy + ": Address already in use"), std::string::npos) << bad.err;
 }
 
 TEST_F(Forward, VerboseSaysWhereTelemetryListens) {

@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include <sl/filter.hpp>
+
 #include "harness.hpp"
 
 using namespace sl_test;
@@ -344,7 +346,8 @@ TEST_F(Plugins, PluginsThatCannotWorkAreRefusedWithTheirReason) {
         EXPECT_EQ(r.status, 2) << plugin;
         EXPECT_NE(r.err.find("sl-replay: error: plugin " + plugin + ": " + why), std::string::npos) << r.err;
     };
-    refused(broken("wrong_abi"), "it was built for SDK ABI 2, and this streamline has SDK ABI 4; rebuild it");
+    refused(broken("wrong_abi"), "it was built for SDK ABI 2, and this streamline has SDK ABI " +
+                                     std::to_string(sl::kSdkAbiVersion) + "; rebuild it");
     refused(broken("not_a_plugin"), "not a streamline plugin: it registers no filter");
     refused(broken("missing_symbol"),
             "cannot load it: undefined symbol sl::function_from_a_newer_sdk(rte_mbuf const*)");
