@@ -8,6 +8,7 @@ usage_if_asked "$@"
 
 packages=(
   g++ meson ninja-build pkg-config   # build
+  help2man                           # the apps' man pages, made from their --help
   libdpdk-dev dpdk dpdk-dev          # DPDK 22.11: libraries, PMDs, dpdk-devbind.py, dpdk-telemetry.py
   libpcap-dev                        # capture files and BPF compilation
   libfmt-dev libspdlog-dev           # formatting and logging

@@ -289,6 +289,24 @@ TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
     fs::path moved_bin = moved / fs::relative(bin, g_built->stage);
     r = version(moved_bin);
     EXPECT_EQ(r.status, 0) << r.err;
+    // The man pages went with them, made from the apps' own --help.
+    for (auto [page, option] : {std::pair{"sl-replay.1", "\\-\\-workers"}, std::pair{"sl-forward.1", "\\-\\-metrics"}}) {
+        fs::path man;
+        for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
+            if (e.path().filename() == page) man = e.path();
+        ASSERT_FALSE(man.empty()) << page << " is not installed";
+        EXPECT_EQ(man.parent_path().filename(), "man1");
+        std::string text = slurp(man.string());
+        EXPECT_NE(text.find(".TH " + [&] {
+                      std::string t = page;
+                      t = t.substr(0, t.find('.'));
+                      std::transform(t.begin(), t.end(), t.begin(), ::toupper);
+                      return t;
+                  }() + " \"1\""),
+                  std::string::npos)
+            << text.substr(0, 300);
+        EXPECT_NE(text.find(option), std::string::npos) << page << " lacks " << option;
+    }
     // And it replays from there.
     r = run("env -u LD_LIBRARY_PATH " + quote((moved_bin / "sl-replay").string()) + " -q -e 'rx | count' " +
             quote(sample("mixed.pcap")));
