@@ -16,9 +16,9 @@
 # per node (last run).
 # Usage: scripts/bench-forward.sh [RUNS] [SECONDS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 . "$(dirname "$0")/usage.sh"
 usage_if_asked "$@"
+cd "$(dirname "$0")/.."
 runs=${1:-5}
 seconds=${2:-3}
 scripts/setup.sh dpdk-doc   # l2fwd's source

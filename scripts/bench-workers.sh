@@ -9,9 +9,9 @@
 # (scripts/cpu-handoff.c on the same capture).
 # Usage: scripts/bench-workers.sh [PACKETS] [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 . "$(dirname "$0")/usage.sh"
 usage_if_asked "$@"
+cd "$(dirname "$0")/.."
 packets=${1:-3000000}
 runs=${2:-5}
 scripts/setup.sh

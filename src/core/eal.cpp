@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -26,16 +27,32 @@ namespace {
 bool g_running = false;
 std::string g_runtime_dir;
 
-// Our process's sockets in it go first: telemetry unlinks its own only at
-// exit. Anything else left (another process's files under a prefix the user
-// chose) is not ours, and the folder stays.
-void remove_runtime_dir() {
+// The folder DPDK keeps a file prefix's runtime files in, as the EAL
+// chooses it (eal_create_runtime_dir): where another process may be using
+// the same prefix.
+std::string runtime_dir_for(const std::vector<std::string>& args) {
+    std::string prefix = "rte";
+    for (size_t i = 0; i < args.size(); i++) {
+        if (args[i].starts_with("--file-prefix=")) prefix = args[i].substr(14);
+        else if (args[i] == "--file-prefix" && i + 1 < args.size()) prefix = args[i + 1];
+    }
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string base = getuid() == 0 ? "/var/run" : runtime ? runtime : "/tmp";
+    return base + "/dpdk/" + prefix;
+}
+
+// Only a folder this process created: its sockets go first (telemetry
+// unlinks its own only at exit), then the folder if nothing else is in it.
+// A folder that was there before belongs to whoever made it.
+void remove_runtime_dir() noexcept {
     if (g_runtime_dir.empty()) return;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(g_runtime_dir, ec)) {
-        std::string name = entry.path().filename().string();
-        if (entry.is_socket(ec) && (name.starts_with("dpdk_telemetry") || name == "mp_socket"))
-            std::filesystem::remove(entry.path(), ec);
+    namespace fs = std::filesystem;
+    for (fs::directory_iterator it(g_runtime_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        std::error_code type_ec;
+        if (it->is_socket(type_ec) && (name.starts_with("dpdk_telemetry") || name == "mp_socket"))
+            fs::remove(it->path(), type_ec);
     }
     ::rmdir(g_runtime_dir.c_str());
     g_runtime_dir.clear();
@@ -137,10 +154,12 @@ void start_eal(const char* program, const EalConfig& config) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
     // DPDK makes a runtime folder per file prefix and leaves it behind; with
     // a prefix per run, a day of runs would leave thousands.
-    g_runtime_dir = rte_eal_get_runtime_dir();
+    std::error_code ec;
+    bool existed = std::filesystem::exists(runtime_dir_for(args), ec);
+    int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+    g_runtime_dir = existed ? std::string() : std::string(rte_eal_get_runtime_dir());
     if (rc < 0) {
         int err = rte_errno;
         remove_runtime_dir();

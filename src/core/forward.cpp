@@ -177,7 +177,13 @@ void PortIo::print_rates(Session& session, double since_start) {
     auto now = Clock::now();
     double dt = std::chrono::duration<double>(now - last_print_).count();
     if (dt <= 0) return;
-    auto ports = ports_->stats();
+    std::vector<PortStats> ports;
+    {
+        // Drivers whose counters clear on read add them up unlocked: one
+        // reader at a time (telemetry and --metrics take it too).
+        std::lock_guard guard(g_telemetry_lock);
+        ports = ports_->stats();
+    }
     graph::Report graph = session.merged_report();
     // The first report says where to ask for more, once.
     std::string out = std::exchange(telemetry_line_, {});

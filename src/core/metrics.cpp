@@ -1,13 +1,16 @@
 #include "core/metrics.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -17,17 +20,34 @@
 namespace sl::core {
 namespace {
 
-constexpr int kPollMs = 100;         // how soon a stop is noticed
-constexpr int kRequestTimeoutMs = 2000;
-constexpr size_t kMaxRequest = 8192;  // a request line and headers, no body
+constexpr int kPollMs = 100;          // how soon a stop is noticed
+constexpr int kClientBudgetMs = 2000;  // all one client gets, reading and writing
+constexpr size_t kMaxRequest = 8192;   // a request line and headers, no body
 
-bool send_all(int fd, const std::string& data) noexcept {
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until `deadline`, at least 0.
+int left_ms(Clock::time_point deadline) noexcept {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return ms > 0 ? static_cast<int>(ms) : 0;
+}
+
+// The client's socket is non-blocking: a client that stops reading costs
+// the thread its budget, not the run.
+bool send_all(int fd, Clock::time_point deadline, const std::string& data) noexcept {
     size_t done = 0;
     while (done < data.size()) {
         ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += static_cast<size_t>(n);
+            continue;
+        }
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, left_ms(deadline)) > 0) continue;
+        }
+        return false;
     }
     return true;
 }
@@ -85,6 +105,8 @@ MetricsServer::MetricsServer(const std::string& address, std::function<std::stri
     }
     freeaddrinfo(found);
     if (listener_ < 0) throw RuntimeError(fmt::format("--metrics {}: {}", address, std::strerror(err)));
+    // poll() may say a connection waits that is gone by accept(): never block there.
+    ::fcntl(listener_, F_SETFL, ::fcntl(listener_, F_GETFL) | O_NONBLOCK);
     // The port it got, which differs from the one asked for when that was 0.
     sockaddr_storage bound{};
     socklen_t length = sizeof(bound);
@@ -115,36 +137,43 @@ void MetricsServer::serve() noexcept {
     while (!stop_.load(std::memory_order_relaxed)) {
         pollfd p{listener_, POLLIN, 0};
         if (::poll(&p, 1, kPollMs) <= 0) continue;
-        int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (client < 0) continue;
         answer(client);
+        ::shutdown(client, SHUT_WR);  // the response ends here, whatever the client sent
         ::close(client);
     }
 }
 
 // One request per connection: Prometheus opens one per scrape.
 void MetricsServer::answer(int client) noexcept {
+    auto deadline = Clock::now() + std::chrono::milliseconds(kClientBudgetMs);
     std::string request;
     char buffer[1024];
     while (request.find("\r\n\r\n") == std::string::npos && request.find("\n\n") == std::string::npos) {
+        if (request.size() > kMaxRequest || stop_.load(std::memory_order_relaxed)) return;
         pollfd p{client, POLLIN, 0};
-        if (request.size() > kMaxRequest || ::poll(&p, 1, kRequestTimeoutMs) <= 0) return;
+        if (::poll(&p, 1, std::min(left_ms(deadline), kPollMs)) <= 0) {
+            if (left_ms(deadline) == 0) return;
+            continue;
+        }
         ssize_t n = ::recv(client, buffer, sizeof(buffer), 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
         if (n <= 0) return;
         request.append(buffer, static_cast<size_t>(n));
     }
     std::string line = request.substr(0, request.find_first_of("\r\n"));
     try {
         if (line.rfind("GET /metrics ", 0) == 0 || line == "GET /metrics") {
-            send_all(client, response("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            send_all(client, deadline, response("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8",
                                       render_()));
         } else if (line.rfind("GET ", 0) == 0) {
-            send_all(client, response("404 Not Found", "text/plain", "streamline serves /metrics only\n"));
+            send_all(client, deadline, response("404 Not Found", "text/plain", "streamline serves /metrics only\n"));
         } else {
-            send_all(client, response("405 Method Not Allowed", "text/plain", "GET /metrics\n"));
+            send_all(client, deadline, response("405 Method Not Allowed", "text/plain", "GET /metrics\n"));
         }
     } catch (const std::exception&) {
-        send_all(client, response("500 Internal Server Error", "text/plain", "the metrics could not be read\n"));
+        send_all(client, deadline, response("500 Internal Server Error", "text/plain", "the metrics could not be read\n"));
     }
 }
 

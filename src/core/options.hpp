@@ -25,7 +25,7 @@ struct CommandLine {
 };
 CommandLine split_command_line(int argc, char** argv);
 
-// What --version prints: "sl-replay 0.1.0 (streamline SDK ABI 4)", then
+// What --version prints: "sl-replay 0.1.0 (streamline SDK ABI N)", then
 // DPDK's and libpcap's versions as loaded.
 std::string version_text(std::string_view program);
 

@@ -19,6 +19,12 @@ PortSource::PortSource(std::vector<RxQueue> queues, uint16_t burst, uint16_t gat
 }
 
 void PortSource::read_only(const std::vector<bool>& ports) noexcept {
+    // Plain `rx` reads every port, whatever its id (an owned sub-device can
+    // leave gaps in the ids of the ports the EAL shows).
+    if (std::all_of(ports.begin(), ports.end(), [](bool read) { return read; })) {
+        polled_.set();
+        return;
+    }
     for (size_t p = 0; p < polled_.size(); p++) polled_[p] = p < ports.size() && ports[p];
 }
 

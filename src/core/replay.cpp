@@ -128,7 +128,8 @@ public:
     void describe(graph::WorkerContext& worker) const override {
         worker.dlt = readers_[0]->dlt();
         worker.linktype = readers_[0]->linktype();
-        // Outputs keep the inputs' snap length, so that none cuts a record.
+        // Outputs keep the inputs' largest snap length; records longer than
+        // their file's snap length are cut to it, as libpcap cuts them.
         worker.snaplen = 0;
         for (const auto& r : readers_) worker.snaplen = std::max(worker.snaplen, r->snaplen());
         worker.largest_packet = io::CaptureReader::kMaxSnaplen;

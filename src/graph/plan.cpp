@@ -147,9 +147,10 @@ private:
         }
     }
 
-    // A class edge after a filter that never sets a class would take no
-    // packet, and the rest would be dropped as unclassified: a mistake to
-    // say where it is written. (`rx N` is the input node's class edge.)
+    // After a filter that never sets a class every packet has class 0: a
+    // class edge there either takes nothing (`|6`, the rest dropped as
+    // unclassified) or everything (`|0`, `|else`), and either way says
+    // something the graph does not do. (`rx N` is the input node's.)
     void check_sets_classes(const PlanNode& from, const lang::Edge& edge) const {
         if (edge.kind == lang::Edge::Kind::all || !from.type || (from.type->flags & kClassifier)) return;
         std::vector<std::string> classifiers;
@@ -157,8 +158,7 @@ private:
             if (const FilterType* t = registry_.find(name); t && (t->flags & kClassifier)) classifiers.push_back(name);
         std::string written = edge.kind == lang::Edge::Kind::cls ? fmt::format("|{}", edge.cls) : "|else";
         throw ConfigError(edge.where,
-                          fmt::format("'{}' follows {}, which sets no class: every packet would be dropped as "
-                                      "unclassified",
+                          fmt::format("'{}' follows {}, which sets no class (every packet it passes has class 0)",
                                       written, from.name),
                           fmt::format("a class edge follows a classifier: {}", fmt::join(classifiers, ", ")));
     }

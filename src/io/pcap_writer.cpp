@@ -163,7 +163,8 @@ bool PcapWriter::Blocks::reserve(size_t bytes) noexcept {
     if (error_.load(std::memory_order_relaxed) != 0) return false;
     if (current_->used + bytes <= kBlockSize) return true;
     hand_over(false);
-    // Records are at most 256 KiB + 36 bytes, far below a block.
+    // Records are at most 256 KiB and a header of a few dozen bytes, far
+    // below a block.
     return bytes <= kBlockSize;
 }
 

@@ -228,6 +228,8 @@ TEST_F(Forward, OnlyThePortsAnRxReadsArePolledAlsoAfterAReload) {
     Stats s = stats_of(path("s.json"));
     EXPECT_EQ(s.port_figure(1, "rx_packets"), s.of("one", "packets"));
     EXPECT_EQ(s.port_figure(0, "rx_packets") + s.port_figure(1, "rx_packets"), s.total("packets_read"));
+    // Port 0 read after the reload would have no branch to take.
+    EXPECT_EQ(s.json.at("totals").at("drops").value("unclassified", uint64_t{0}), 0u) << s.json.dump();
     expect_conservation(s);
 }
 
@@ -402,7 +404,20 @@ TEST_F(Forward, MetricsServesOpenMetricsThatAPlainHttpClientScrapes) {
     // Only /metrics is served.
     r = scrape(url.substr(0, url.rfind('/')) + "/other");
     EXPECT_EQ(r.out, "404\n");
+    // A client that connects and says nothing holds up neither the scrapes
+    // after it nor the end of the run.
+    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    server.sin_port = htons(static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+    ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&server), sizeof(server)), 0);
+    r = scrape(url);
+    EXPECT_NE(r.out.find("# EOF"), std::string::npos) << r.out;
+    auto before = std::chrono::steady_clock::now();
     EXPECT_EQ(fwd->stop().status, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(10));
+    ::close(silent);
 
     // An address that does not parse is a usage error; one in use, a run
     // that cannot start.
@@ -436,21 +451,30 @@ TEST_F(Forward, VerboseSaysWhereTelemetryListens) {
 
 TEST_F(Forward, NoRunLeavesDpdksRuntimeFolderBehind) {
     // Ended by its duration, by a configuration error found after DPDK
-    // started, by DPDK refusing its arguments; and sl-replay's run.
+    // started, by a device that cannot start (after the EAL made the
+    // folder); and sl-replay's run.
     std::string in = sample("mixed.pcap");
-    std::vector<std::vector<std::string>> runs = {
-        {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"},
-        {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 4", "--duration", "0.2"},
-        {"--vdev=net_null0", "-l", "77", "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"},
+    std::vector<std::pair<int, std::vector<std::string>>> runs = {
+        {0, {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"}},
+        {2, {"--vdev=net_null0", "--", "-q", "-e", "rx | tx 4", "--duration", "0.2"}},
+        {1, {pcap_port(0, path("missing.pcap"), {path("u.pcap")}), "--", "-q", "-e", "rx | tx 0", "--duration", "0.2"}},
     };
     for (size_t i = 0; i < runs.size(); i++) {
         std::string p = prefix("runtime" + std::to_string(i));
         std::vector<std::string> args = {"--file-prefix=" + p};
-        args.insert(args.end(), runs[i].begin(), runs[i].end());
+        args.insert(args.end(), runs[i].second.begin(), runs[i].second.end());
         Result r = forward(args);
-        EXPECT_EQ(r.status, i == 0 ? 0 : 2) << r.err;
+        EXPECT_EQ(r.status, runs[i].first) << r.err;
         EXPECT_FALSE(fs::exists(dpdk_runtime_dir(p))) << command_line("sl-forward", args);
     }
+    // A folder that was there before belongs to whoever made it.
+    std::string shared = prefix("runtime-shared");
+    fs::create_directories(dpdk_runtime_dir(shared));
+    Result kept = forward({"--file-prefix=" + shared, "--vdev=net_null0", "--", "-q", "-e", "rx | tx 0", "--duration",
+                           "0.2"});
+    EXPECT_EQ(kept.status, 0) << kept.err;
+    EXPECT_TRUE(fs::exists(dpdk_runtime_dir(shared)));
+    fs::remove_all(dpdk_runtime_dir(shared));
     std::string p = prefix("runtime-replay");
     Result r = replay({"--file-prefix=" + p, "--", "-q", "-e", "rx | count", in});
     EXPECT_EQ(r.status, 0) << r.err;

@@ -248,12 +248,11 @@ TEST(PlanErrors, AStreamThatSelectsAClassTakesNoSecondClassEdge) {
 
 TEST(PlanErrors, AClassEdgeFollowsAClassifier) {
     EXPECT_EQ(error_of("rx | bpf \"tcp\" |6 count"),
-              "t.sl:1:16: error: '|6' follows bpf#1, which sets no class: every packet would be dropped as "
-              "unclassified\n  rx | bpf \"tcp\" |6 count\n                 ^\n  a class edge follows a classifier: "
-              "ipproto, match");
+              "t.sl:1:16: error: '|6' follows bpf#1, which sets no class (every packet it passes has class 0)\n"
+              "  rx | bpf \"tcp\" |6 count\n                 ^\n  a class edge follows a classifier: ipproto, match");
     EXPECT_EQ(error_of("c = rx | count\nc |else count"),
-              "t.sl:2:3: error: '|else' follows count#1, which sets no class: every packet would be dropped as "
-              "unclassified\n  c |else count\n    ^\n  a class edge follows a classifier: ipproto, match");
+              "t.sl:2:3: error: '|else' follows count#1, which sets no class (every packet it passes has class 0)\n"
+              "  c |else count\n    ^\n  a class edge follows a classifier: ipproto, match");
     // A classifier, and rx's own class edges, are fine.
     EXPECT_EQ(error_of("p = rx | ipproto\np |6 count\np |else count\nrx 1 | count", 2), "(no error)");
 }
