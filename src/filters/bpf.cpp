@@ -156,4 +156,5 @@ SL_REGISTER_FILTER(Bpf, sl::FilterType{.name = "bpf",
                                        .access = sl::Access::headers,
                                        .flags = sl::kNoParse,
                                        .summary = "keep packets that a tcpdump expression accepts",
-                                       .usage = "bpf \"EXPR\" [jit=no]"})
+                                       .usage = "bpf \"EXPR\" [jit=no]",
+                                       .drops = "filtered"})

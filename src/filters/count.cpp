@@ -24,4 +24,5 @@ SL_REGISTER_FILTER(Count, sl::FilterType{.name = "count",
                                          .access = sl::Access::metadata,
                                          .flags = sl::kNoParse,
                                          .summary = "count packets and bytes, pass all",
-                                         .usage = "count [name=NAME]"})
+                                         .usage = "count [name=NAME]",
+                                         .drops = ""})

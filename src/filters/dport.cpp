@@ -14,4 +14,5 @@ SL_REGISTER_FILTER(sl::FieldClassifier<DestinationPort>, sl::FilterType{.name = 
                                                           .access = sl::Access::metadata,
                                                           .flags = sl::kClassifier,
                                                           .summary = "class = transport destination port",
-                                                          .usage = "dport"})
+                                                          .usage = "dport",
+                                                          .drops = ""})

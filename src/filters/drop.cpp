@@ -20,4 +20,5 @@ SL_REGISTER_FILTER(Drop, sl::FilterType{.name = "drop",
                                         .access = sl::Access::none,
                                         .flags = sl::kNoParse,
                                         .summary = "drop every packet",
-                                        .usage = "drop"})
+                                        .usage = "drop",
+                                        .drops = "drop"})

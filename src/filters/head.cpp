@@ -27,4 +27,5 @@ SL_REGISTER_FILTER(Head, sl::FilterType{.name = "head",
                                         .access = sl::Access::none,
                                         .flags = sl::kNoParse | sl::kInputOrder,
                                         .summary = "pass the first N packets",
-                                        .usage = "head N"})
+                                        .usage = "head N",
+                                        .drops = "head_limit"})

@@ -14,4 +14,5 @@ SL_REGISTER_FILTER(sl::FieldClassifier<IpProtocol>, sl::FilterType{.name = "ippr
                                                           .access = sl::Access::metadata,
                                                           .flags = sl::kClassifier,
                                                           .summary = "class = IP protocol number",
-                                                          .usage = "ipproto"})
+                                                          .usage = "ipproto",
+                                                          .drops = ""})

@@ -10,4 +10,5 @@ SL_REGISTER_FILTER(Match, sl::FilterType{.name = "match",
                                          .access = sl::Access::payload,
                                          .flags = sl::kClassifier,
                                          .summary = "keep packets whose payload holds a literal; class = its number",
-                                         .usage = "match \"LIT\" ... [nocase=yes]"})
+                                         .usage = "match \"LIT\" ... [nocase=yes]",
+                                         .drops = "no_match"})

@@ -22,5 +22,6 @@ private:
 SL_REGISTER_FILTER(Pcap, sl::FilterType{.name = "pcap",
                                         .access = sl::Access::metadata,
                                         .flags = sl::kSink | sl::kSharedByArgs | sl::kNoParse,
-                                        .summary = "write packets to a pcap file",
-                                        .usage = "pcap \"FILE\""})
+                                        .summary = "write packets to a pcap file (pcapng if FILE ends in .pcapng)",
+                                        .usage = "pcap \"FILE\"",
+                                        .drops = "write_error"})

@@ -9,4 +9,5 @@ SL_REGISTER_FILTER(Regex,
                                   .access = sl::Access::payload,
                                   .flags = sl::kClassifier,
                                   .summary = "keep packets whose payload matches a regular expression; class = its number",
-                                  .usage = "regex \"PCRE\" ... [nocase=yes]"})
+                                  .usage = "regex \"PCRE\" ... [nocase=yes]",
+                                  .drops = "no_match"})

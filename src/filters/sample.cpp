@@ -27,4 +27,5 @@ SL_REGISTER_FILTER(Sample, sl::FilterType{.name = "sample",
                                           .access = sl::Access::none,
                                           .flags = sl::kNoParse | sl::kInputOrder,
                                           .summary = "pass 1 packet in N",
-                                          .usage = "sample N"})
+                                          .usage = "sample N",
+                                          .drops = "sampled_out"})

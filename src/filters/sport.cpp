@@ -14,4 +14,5 @@ SL_REGISTER_FILTER(sl::FieldClassifier<SourcePort>, sl::FilterType{.name = "spor
                                                           .access = sl::Access::metadata,
                                                           .flags = sl::kClassifier,
                                                           .summary = "class = transport source port",
-                                                          .usage = "sport"})
+                                                          .usage = "sport",
+                                                          .drops = ""})

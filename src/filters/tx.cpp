@@ -79,4 +79,5 @@ SL_REGISTER_FILTER(Tx, sl::FilterType{.name = "tx",
                                       .access = sl::Access::none,
                                       .flags = sl::kSink | sl::kSharedByArgs | sl::kNoParse,
                                       .summary = "send packets out of port N (in replay without ports: OUTDIR/tx-N.pcap)",
-                                      .usage = "tx N"})
+                                      .usage = "tx N",
+                                      .drops = "tx_full,write_error"})

@@ -14,4 +14,5 @@ SL_REGISTER_FILTER(sl::FieldClassifier<OuterVlan>, sl::FilterType{.name = "vlan"
                                                           .access = sl::Access::metadata,
                                                           .flags = sl::kClassifier,
                                                           .summary = "class = outer VLAN id",
-                                                          .usage = "vlan"})
+                                                          .usage = "vlan",
+                                                          .drops = ""})

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <sl/error.hpp>
+
 #include "graph/runtime.hpp"
 #include "packet/parse_filter.hpp"
 #include "sdk/registry.hpp"
@@ -34,7 +36,22 @@ public:
             }
         instance_.info.emplace_back(std::string(name), value);
     }
-    DropReason drop_reason(std::string_view name) override { return drop_reason_id(name); }
+    DropReason drop_reason(std::string_view name) override {
+        // A type that lists its drop reasons uses no other.
+        if (const char* declared = node_.type ? node_.type->drops : nullptr) {
+            std::string_view list = declared;
+            bool found = false;
+            for (size_t from = 0; from <= list.size() && !found;) {
+                size_t comma = std::min(list.find(',', from), list.size());
+                found = list.substr(from, comma - from) == name;
+                from = comma + 1;
+            }
+            if (!found)
+                throw ConfigError(fmt::format("drops packets as '{}', which its type does not list (drops = \"{}\")",
+                                              name, declared));
+        }
+        return drop_reason_id(name);
+    }
     std::string output_path(std::string_view path) const override {
         if (path.empty() || path[0] == '/' || where_.output_dir.empty()) return std::string(path);
         return where_.output_dir + "/" + std::string(path);

@@ -59,7 +59,7 @@ awk -v dir="$root/sdk" '/^```cpp/{grab=1;file="";next} grab&&/^```/{grab=0;next}
 for example in "$root"/sdk/*.cpp; do
   c++ -std=c++20 -O2 -fPIC -shared $strict "$example" -o "${example%.cpp}.so" $flags &
 done
-for p in wrong_abi missing_symbol clash misbehave; do
+for p in wrong_abi missing_symbol clash misbehave undeclared_drop; do
   c++ -std=c++20 -O2 -fPIC -shared "$source/test/integration/plugins/$p.cpp" -o "$root/broken/$p.so" $flags &
 done
 c++ -O2 -fPIC -shared "$source/test/integration/plugins/not_a_plugin.cpp" -o "$root/broken/not_a_plugin.so" &
@@ -71,7 +71,8 @@ for job in $(jobs -p); do wait "$job"; done
                       quote(env("SL_BUILD_ROOT")) + " " + quote(env("SL_SOURCE")) + " >" + quote(log) + " 2>&1";
     if (std::system(cmd.c_str()) != 0) b.error = "building the plugins failed:\n" + slurp(log);
     for (const char* f : {"examples/ttl_bucket.so", "examples/http_method.so", "examples/flow_top.so",
-                          "readme/min_ttl.so", "broken/wrong_abi.so", "broken/misbehave.so", "sdk/frag_class.so",
+                          "readme/min_ttl.so", "broken/wrong_abi.so", "broken/misbehave.so",
+                          "broken/undeclared_drop.so", "sdk/frag_class.so",
                           "sdk/payload_prefix.so", "sdk/top_ports.so", "sdk/ttl_dec.so"})
         if (b.error.empty() && !fs::exists(b.root / f)) b.error = std::string(f) + " was not built:\n" + slurp(log);
     return b;
@@ -289,6 +290,25 @@ TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
     fs::path moved_bin = moved / fs::relative(bin, g_built->stage);
     r = version(moved_bin);
     EXPECT_EQ(r.status, 0) << r.err;
+    // streamline(7): every built-in filter, with its drop reasons.
+    fs::path page;
+    for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
+        if (e.path().filename() == "streamline.7") page = e.path();
+    ASSERT_FALSE(page.empty()) << "streamline.7 is not installed";
+    EXPECT_EQ(page.parent_path().filename(), "man7");
+    std::string language = slurp(page.string());
+    r = replay({"--filters"});
+    std::istringstream listed(r.out);
+    std::string line;
+    size_t filters = 0;
+    while (std::getline(listed, line)) {
+        std::string name = line.substr(0, line.find(' '));
+        EXPECT_NE(language.find(".TP\n\\fB" + name), std::string::npos) << name << " is not in streamline(7)";
+        filters++;
+    }
+    EXPECT_GE(filters, 13u);
+    for (const char* drops : {"Drops: filtered.", "Drops: head_limit.", "Drops: no_match.", "Drops: tx_full,write_error."})
+        EXPECT_NE(language.find(drops), std::string::npos) << drops;
     // The man pages went with them, made from the apps' own --help.
     for (auto [page, option] : {std::pair{"sl-replay.1", "\\-\\-workers"}, std::pair{"sl-forward.1", "\\-\\-metrics"}}) {
         fs::path man;
@@ -378,6 +398,17 @@ TEST_F(Plugins, PluginsThatCannotWorkAreRefusedWithTheirReason) {
     Result r = replay({"--plugin", example("ttl_bucket"), "--plugin", path("ttl_bucket_again.so"), "-e", "rx | count", in});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("filter 'ttl_bucket' is already registered by " + example("ttl_bucket")), std::string::npos)
+        << r.err;
+}
+
+TEST_F(Plugins, AFilterDropsOnlyForTheReasonsItsTypeLists) {
+    // What streamline(7) and --filters say of a filter is what it does.
+    std::string so = broken("undeclared_drop");
+    Result r = replay({"--plugin", so, "-e", "rx | strict", sample("mixed.pcap")});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("command-line:1:6: error: drops packets as 'too_late', which its type does not list "
+                         "(drops = \"too_early\") (plugin " + so + ")"),
+              std::string::npos)
         << r.err;
 }
 

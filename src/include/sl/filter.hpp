@@ -155,6 +155,10 @@ struct FilterType {
     uint32_t flags = 0;                     // FilterFlag bits
     const char* summary = "";               // one line for --filters
     const char* usage = "";                 // the arguments, as a user writes them
+    // The reasons it drops packets for, comma-separated ("filtered"; "" for
+    // none). When given, FilterContext::drop_reason() refuses any other, so
+    // that what streamline(7) and --filters say is what the filter does.
+    const char* drops = nullptr;
     FilterFactory create = nullptr;         // set by SL_REGISTER_FILTER
 };
 
