@@ -71,6 +71,12 @@ public:
         // Worker w owns transmit queue w of every port.
         worker.tx_queues.assign(port_count_, static_cast<int>(worker.worker));
         worker.largest_packet = kLargestFrame;
+        worker.input_names.clear();
+        for (uint16_t p = 0; p < port_count_; p++) {
+            char name[RTE_ETH_NAME_MAX_LEN] = "";
+            rte_eth_dev_get_name_by_port(p, name);
+            worker.input_names.emplace_back(name);
+        }
     }
 
     void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {

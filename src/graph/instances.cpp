@@ -22,6 +22,10 @@ public:
     int link_type() const override { return where_.dlt; }
     uint32_t capture_linktype() const override { return where_.linktype; }
     uint32_t capture_snaplen() const override { return where_.snaplen; }
+    std::string input_name() const override {
+        auto i = static_cast<size_t>(node_.only_input);
+        return node_.only_input >= 0 && i < where_.input_names.size() ? where_.input_names[i] : std::string();
+    }
     uint64_t& counter(std::string_view name) override {
         for (auto& c : instance_.counters)
             if (c.first == name) return c.second;

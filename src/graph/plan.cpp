@@ -32,6 +32,7 @@ public:
         check_branches();
         for (auto& node : plan_.nodes_) route(node);
         count_ways_in();
+        find_only_inputs();
         return std::move(plan_);
     }
 
@@ -277,6 +278,26 @@ private:
             return ways[i] = n;
         };
         for (size_t i = 0; i < nodes().size(); i++) plan_.nodes_[i].ways_in = static_cast<unsigned>(count(i));
+    }
+
+    // The inputs whose packets reach each node: a node reached only from
+    // one `rx N` knows where its packets come from (a pcapng sink names
+    // that interface).
+    void find_only_inputs() {
+        constexpr int kAll = -2, kUnknown = -3, kNone = -4;
+        std::vector<int> only(nodes().size(), kUnknown);
+        auto merge = [](int a, int b) { return a == kNone ? b : b == kNone ? a : a == b ? a : kAll; };
+        std::function<int(size_t)> from = [&](size_t i) -> int {
+            if (only[i] != kUnknown) return only[i];
+            int result = kNone;
+            for (const auto& o : nodes()[0].outs)
+                if (o.target == i) result = merge(result, o.kind == lang::Edge::Kind::cls ? int(o.cls) : kAll);
+            for (size_t p = 1; p < nodes().size(); p++)
+                for (const auto& o : nodes()[p].outs)
+                    if (o.target == i) result = merge(result, from(p));
+            return only[i] = result;
+        };
+        for (size_t i = 1; i < nodes().size(); i++) plan_.nodes_[i].only_input = std::max(from(i), -1);
     }
 
     // One edge per distinct successor, numbered from 1 (edge 0 is the

@@ -58,6 +58,7 @@ struct PlanNode {
     std::vector<Out> outs;
     std::vector<size_t> successors;  // edge e (from 1) leads to successors[e - 1]
     unsigned ways_in = 1;            // paths from rx to this node (at most 255)
+    int only_input = -1;             // the one input (`rx N`) all its packets come from, or -1
     Routing routing;
 
     const char* filter_name() const noexcept { return type ? type->name : "parse"; }

@@ -185,7 +185,7 @@ struct PcapSink::Output {
         parts = !ctx.live() && (ctx.worker_count() > 1 || ctx.ways_in() > 1);
         if (!parts) {
             writer = std::make_unique<PcapWriter>(ctx.output_path(per_worker(ctx, name)), ctx.capture_linktype(),
-                                                  ctx.capture_snaplen());
+                                                  ctx.capture_snaplen(), ctx.input_name());
             return;
         }
         path = ctx.output_path(name);

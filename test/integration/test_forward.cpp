@@ -440,6 +440,20 @@ TEST_F(Forward, MetricsServesOpenMetricsThatAPlainHttpClientScrapes) {
     EXPECT_NE(bad.err.find("--metrics " + busy + ": Address already in use"), std::string::npos) << bad.err;
 }
 
+TEST_F(Forward, APcapngSinkFedByOnePortNamesItsInterface) {
+    Result r = forward({"-l", "0", pcap_port(0, sample("mixed.pcap"), {path("u.pcap")}), "--vdev=net_null1", "--",
+                        "-q", "-e", "rx 0 | pcap \"" + path("a.pcapng") + "\"\nrx | pcap \"" + path("b.pcapng") + "\"",
+                        "--duration", "0.5"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = run("tshark -r " + quote(path("a.pcapng")) + " -T fields -e frame.interface_name");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "net_pcap0");
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), read_capture(sample("mixed.pcap")).size());
+    // Fed by both ports: no single interface to name.
+    r = run("capinfos " + quote(path("b.pcapng")));
+    EXPECT_EQ(r.out.find("Name ="), std::string::npos) << r.out;
+}
+
 TEST_F(Forward, VerboseSaysWhereTelemetryListens) {
     std::string p = prefix("verbose");
     Result r = forward({"--file-prefix=" + p, "--vdev=net_null0", "--", "-v", "-e", "rx | tx 0", "--duration", "0.2"});

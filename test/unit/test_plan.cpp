@@ -88,6 +88,17 @@ TEST(Plan, RxNIsTheParseNodesClassNEdge) {
     EXPECT_EQ(targets(p, "parse", 1), (Names{"all", "one"}));
 }
 
+TEST(Plan, ANodeReachedFromOneRxNKnowsItsInput) {
+    Plan p = plan_of("one = rx 1 | count name=a\none | tx 1\nrx | count name=all\nrx 0 | tx 1\n"
+                     "rx 2 | count name=c\nrx 2 | pcap \"x.pcap\"",
+                     3);
+    EXPECT_EQ(node(p, "a").only_input, 1);
+    EXPECT_EQ(node(p, "c").only_input, 2);
+    EXPECT_EQ(node(p, "pcap#1").only_input, 2);
+    EXPECT_EQ(node(p, "all").only_input, -1);
+    EXPECT_EQ(node(p, "tx#1").only_input, -1) << "reached from rx 1 and rx 0";
+}
+
 TEST(Plan, AStreamReadTwiceFansOutToBothReaders) {
     Plan p = plan_of("web = rx | bpf \"tcp port 80\"\nweb | count\nweb | tx 1");
     const PlanNode& bpf = node(p, "bpf#1");

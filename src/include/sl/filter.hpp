@@ -112,6 +112,11 @@ public:
     // The snap length outputs give in their header: the largest of the
     // input captures' (262144 for ports).
     virtual uint32_t capture_snaplen() const = 0;
+    // When every packet reaching this filter comes from one input (all its
+    // paths start at the same `rx N`) and that input has a name: the
+    // port's device name in sl-forward ("net_pcap0", "0000:3b:00.0").
+    // Otherwise empty.
+    virtual std::string input_name() const = 0;
     // A named counter shown in the table and in --stats-json; the reference
     // stays valid for the filter's life. Increment it in process().
     virtual uint64_t& counter(std::string_view name) = 0;
