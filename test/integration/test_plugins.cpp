@@ -267,11 +267,15 @@ TEST_F(Plugins, TheSdkReferencesExamplesLoadAndRun) {
 }
 
 TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
+    // Where `name` landed under the staged install; empty if nowhere.
+    auto installed = [&](const std::string& name) {
+        for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
+            if (e.path().filename() == name) return e.path();
+        return fs::path();
+    };
     // No LD_LIBRARY_PATH: the apps find libstreamline.so next to them
     // (an rpath relative to the binary), staged with --destdir and moved.
-    fs::path bin;
-    for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
-        if (e.path().filename() == "sl-replay") bin = e.path().parent_path();
+    fs::path bin = installed("sl-replay").parent_path();
     ASSERT_FALSE(bin.empty()) << "no sl-replay under " << g_built->stage;
     auto version = [&](const fs::path& dir) {
         return run("{ env -u LD_LIBRARY_PATH " + quote((dir / "sl-replay").string()) + " --version && env -u " +
@@ -290,10 +294,13 @@ TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
     fs::path moved_bin = moved / fs::relative(bin, g_built->stage);
     r = version(moved_bin);
     EXPECT_EQ(r.status, 0) << r.err;
+    // And it replays from there.
+    r = run("env -u LD_LIBRARY_PATH " + quote((moved_bin / "sl-replay").string()) + " -q -e 'rx | count' " +
+            quote(sample("mixed.pcap")));
+    EXPECT_EQ(r.status, 0) << r.err;
+
     // streamline(7): every built-in filter, with its drop reasons.
-    fs::path page;
-    for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
-        if (e.path().filename() == "streamline.7") page = e.path();
+    fs::path page = installed("streamline.7");
     ASSERT_FALSE(page.empty()) << "streamline.7 is not installed";
     EXPECT_EQ(page.parent_path().filename(), "man7");
     std::string language = slurp(page.string());
@@ -309,28 +316,21 @@ TEST_F(Plugins, TheInstalledAppsRunFromTheirPrefixWhereverItIs) {
     EXPECT_GE(filters, 13u);
     for (const char* drops : {"Drops: filtered.", "Drops: head_limit.", "Drops: no_match.", "Drops: tx_full,write_error."})
         EXPECT_NE(language.find(drops), std::string::npos) << drops;
-    // The man pages went with them, made from the apps' own --help.
-    for (auto [page, option] : {std::pair{"sl-replay.1", "\\-\\-workers"}, std::pair{"sl-forward.1", "\\-\\-metrics"}}) {
-        fs::path man;
-        for (const auto& e : fs::recursive_directory_iterator(g_built->stage))
-            if (e.path().filename() == page) man = e.path();
-        ASSERT_FALSE(man.empty()) << page << " is not installed";
+    // The apps' man pages, made from their own --help.
+    struct ManPage {
+        const char* file;
+        const char* title;
+        const char* option;
+    };
+    for (const ManPage& m : {ManPage{"sl-replay.1", ".TH SL-REPLAY \"1\"", "\\-\\-workers"},
+                             ManPage{"sl-forward.1", ".TH SL-FORWARD \"1\"", "\\-\\-metrics"}}) {
+        fs::path man = installed(m.file);
+        ASSERT_FALSE(man.empty()) << m.file << " is not installed";
         EXPECT_EQ(man.parent_path().filename(), "man1");
         std::string text = slurp(man.string());
-        EXPECT_NE(text.find(".TH " + [&] {
-                      std::string t = page;
-                      t = t.substr(0, t.find('.'));
-                      std::transform(t.begin(), t.end(), t.begin(), ::toupper);
-                      return t;
-                  }() + " \"1\""),
-                  std::string::npos)
-            << text.substr(0, 300);
-        EXPECT_NE(text.find(option), std::string::npos) << page << " lacks " << option;
+        EXPECT_NE(text.find(m.title), std::string::npos) << text.substr(0, 300);
+        EXPECT_NE(text.find(m.option), std::string::npos) << m.file << " lacks " << m.option;
     }
-    // And it replays from there.
-    r = run("env -u LD_LIBRARY_PATH " + quote((moved_bin / "sl-replay").string()) + " -q -e 'rx | count' " +
-            quote(sample("mixed.pcap")));
-    EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST_F(Plugins, APluginsArgumentErrorsPointAtTheArgument) {
