@@ -83,7 +83,7 @@ public:
             if (r->dlt() != first.dlt())
                 throw ConfigError(fmt::format("{} is {} and {} is {}: captures of different link types cannot be "
                                               "replayed together; replay them separately",
-                                              first.path(), link_type_name(*readers_[0]), r->path(),
+                                              first.path(), link_type_name(first), r->path(),
                                               link_type_name(*r)));
         if (!packet::link_type_supported(first.dlt()) && options_.session.verbosity >= 0)
             spdlog::warn("link type {} is not parsed; filters see raw frames only", first.dlt());
