@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that includes run one way between the rooms of src/:
 
-    apps -> core -> graph -> (shadow, filters, lang, io, packet, plugin) -> sdk -> include/sl
+    apps -> core -> graph -> (flow, shadow, filters, lang, io, packet, plugin) -> sdk -> include/sl
 
 A room may include the rooms to its right, never one to its left or one
 beside it. The example plugins include the public SDK only.
@@ -11,7 +11,7 @@ import pathlib
 import re
 import sys
 
-LEVEL = {"include/sl": 0, "sdk": 1, "shadow": 2, "filters": 2, "lang": 2, "io": 2, "packet": 2, "plugin": 2,
+LEVEL = {"include/sl": 0, "sdk": 1, "shadow": 2, "filters": 2, "lang": 2, "io": 2, "packet": 2, "plugin": 2, "flow": 2,
          "graph": 3, "core": 4, "apps": 5}
 INCLUDE = re.compile(r'#\s*include\s+[<"]([^>"]+)[>"]')
 

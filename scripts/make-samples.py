@@ -9,6 +9,9 @@ mixed.pcapng      the first 500 packets of mixed.pcap as pcapng
 mixed-ns.pcap     the same 500 with nanosecond timestamps
 raw-ip.pcap       IPv4 and IPv6 packets with the raw-IP link type
 malformed.pcap    bad IHL, lying lengths, truncated headers, tiny frames
+streams.pcap      TCP conversations for reassembly: reordering, retransmissions,
+                  overlaps, sequence wrap-around, a RST mid-stream, a capture
+                  that starts mid-stream, IPv6 and VLAN
 """
 import sys
 
@@ -171,6 +174,67 @@ def malformed_capture(path):
             f.write(raw_record(data, BASE_TIME + i * 0.01))
 
 
+def tcp_conversation(rng, client, server, sport, dport, sizes, order=None, isn=None, v6=False, vlan=None,
+                     syn=True, rst_after=None, extra=()):
+    """One connection: handshake, the client's segments in `order` (indexes
+    into `sizes`, repeats are retransmissions), `extra` (offset, length)
+    segments that overlap what was sent with the same bytes, a reply, and
+    FIN both ways (or the server's RST after the client's segment
+    `rst_after`)."""
+    L3 = IPv6 if v6 else IP
+    c_isn = rng.randrange(2**32) if isn is None else isn
+    s_isn = rng.randrange(2**32)
+    data = bytes(rng.randrange(256) for _ in range(sum(sizes)))
+    reply = bytes(rng.randrange(256) for _ in range(700))
+
+    def seg(src, dst, sp, dp, flags, seq, ack, body=b""):
+        e = Ether() / Dot1Q(vlan=vlan) if vlan else Ether()
+        p = e / L3(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags, seq=seq % 2**32, ack=ack % 2**32)
+        return p / Raw(body) if body else p
+
+    to_s = lambda flags, seq, body=b"": seg(client, server, sport, dport, flags, seq, s_isn + 1, body)
+    to_c = lambda flags, seq, body=b"": seg(server, client, dport, sport, flags, seq, c_isn + 1 + len(data), body)
+    packets = []
+    if syn:
+        packets += [to_s("S", c_isn), to_c("SA", s_isn), to_s("A", c_isn + 1)]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    for i in (order if order is not None else range(len(sizes))):
+        packets.append(to_s("PA", c_isn + 1 + starts[i], data[starts[i]:starts[i] + sizes[i]]))
+        if rst_after == i:
+            packets.append(to_c("R", s_isn + 1))
+            return packets
+    for off, n in extra:
+        packets.append(to_s("PA", c_isn + 1 + off, data[off:off + n]))
+    packets += [to_c("PA", s_isn + 1, reply[:400]), to_c("PA", s_isn + 401, reply[400:])]
+    end = c_isn + 1 + len(data)
+    packets += [to_s("FA", end), to_c("FA", s_isn + 1 + len(reply)), to_s("A", end + 1)]
+    return packets
+
+
+def streams_packets():
+    rng = random.Random(20261202)
+    convs = [
+        # reordered, with a retransmission and overlaps of the same bytes
+        tcp_conversation(rng, "10.1.0.1", "10.1.0.2", 40000, 80, [300] * 6, order=[0, 2, 1, 1, 4, 3, 5],
+                         extra=[(250, 200), (1000, 500)]),
+        # sequence numbers wrap around in the middle of the stream
+        tcp_conversation(rng, "10.1.0.3", "10.1.0.2", 40001, 80, [400] * 5, isn=2**32 - 900),
+        # the server resets the connection in the middle of the stream
+        tcp_conversation(rng, "10.1.0.4", "10.1.0.2", 40002, 80, [500] * 4, rst_after=1),
+        # the capture begins in the middle of the stream
+        tcp_conversation(rng, "10.1.0.5", "10.1.0.2", 40003, 8080, [200] * 3, syn=False),
+        tcp_conversation(rng, "2001:db8::a", "2001:db8::b", 40004, 443, [600, 600, 100], order=[1, 0, 2], v6=True),
+        tcp_conversation(rng, "10.2.0.1", "10.2.0.2", 40005, 25, [250] * 4, order=[3, 2, 1, 0], vlan=7),
+    ]
+    # Conversations interleave, one packet of each in turn.
+    packets = []
+    while any(convs):
+        for c in convs:
+            if c:
+                packets.append(c.pop(0))
+    return packets
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     mixed = stamp(mixed_packets())
@@ -187,6 +251,7 @@ def main():
             raw.append(p[IPv6])
     wrpcap(os.path.join(OUT, "raw-ip.pcap"), stamp(raw), linktype=101)
     malformed_capture(os.path.join(OUT, "malformed.pcap"))
+    wrpcap(os.path.join(OUT, "streams.pcap"), stamp(streams_packets()))
 
 
 if __name__ == "__main__":

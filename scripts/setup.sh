@@ -17,6 +17,7 @@ packages=(
   libhyperscan-dev                   # match and regex: multi-pattern search in payloads
   tcpdump                            # the oracle the tests compare against
   tshark                             # ... and Wireshark's reading of pcapng outputs
+  tcpflow                            # ... and the bytes of reassembled TCP streams
   graphviz                           # the tests check that dot accepts --dot's graphs
   tcpreplay iproute2                 # sl-forward's tests: traffic through veth pairs in namespaces
   python3 python3-scapy              # scripts/make-samples.py

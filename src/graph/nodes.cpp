@@ -235,6 +235,7 @@ int NodeCallbacks::init(const rte_graph*, rte_node* node) {
 
 uint16_t NodeCallbacks::source(rte_graph* graph, rte_node* node, void**, uint16_t) {
     Runtime* rt = context_of<Runtime>(node);
+    detail::walk_serial++;
     void** out = rte_node_next_stream_get(graph, node, 0, RTE_GRAPH_BURST_SIZE);
     auto** packets = reinterpret_cast<rte_mbuf**>(out);
     uint16_t n = rt->source_->read(packets, RTE_GRAPH_BURST_SIZE, rt->walk_input_);

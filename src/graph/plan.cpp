@@ -33,6 +33,7 @@ public:
         for (auto& node : plan_.nodes_) route(node);
         count_ways_in();
         find_only_inputs();
+        check_streams();
         return std::move(plan_);
     }
 
@@ -278,6 +279,35 @@ private:
             return ways[i] = n;
         };
         for (size_t i = 0; i < nodes().size(); i++) plan_.nodes_[i].ways_in = static_cast<unsigned>(count(i));
+    }
+
+    // Stream chunks ride on packets from the filter that makes them to the
+    // filters that read them; a reader that some path reaches without a
+    // maker would read nothing, and a maker reached twice by one packet
+    // would take its second visit for a retransmission.
+    void check_streams() {
+        auto flags = [&](size_t i) { return nodes()[i].type ? nodes()[i].type->flags : 0u; };
+        std::vector<int> unmade(nodes().size(), -1);  // some path reaches it with no maker on it
+        std::function<bool(size_t)> reached_unmade = [&](size_t i) -> bool {
+            if (i == 0) return true;
+            if (unmade[i] >= 0) return unmade[i];
+            bool any = false;
+            for (size_t p = 0; p < nodes().size() && !any; p++)
+                for (size_t t : nodes()[p].successors)
+                    if (t == i && reached_unmade(p) && !(flags(p) & kMakesStreams)) any = true;
+            unmade[i] = any;
+            return any;
+        };
+        for (size_t i = 1; i < nodes().size(); i++) {
+            const PlanNode& n = nodes()[i];
+            if ((flags(i) & kMakesStreams) && n.ways_in > 1)
+                throw ConfigError(n.where, fmt::format("{} makes streams and must be reached by one path; {} lead here",
+                                                       n.filter_name(), n.ways_in),
+                                  "put it before the branches, or give each branch its own");
+            if ((flags(i) & kReadsStreams) && reached_unmade(i))
+                throw ConfigError(n.where, fmt::format("{} reads TCP streams: put reassemble before it", n.filter_name()),
+                                  fmt::format("rx | bpf \"tcp\" | reassemble | {}", n.filter_name()));
+        }
     }
 
     // The inputs whose packets reach each node: a node reached only from

@@ -67,4 +67,13 @@ struct PacketBookkeeping {
 // after the EAL started. Throws sl::RuntimeError.
 void register_packet_fields();
 
+// Counts the graph walks of this thread (the runtime's source node adds one
+// per walk). What a walk's packets refer to (a stream chunk's held bytes)
+// may be reused once the count moved on.
+extern thread_local uint64_t walk_serial;
+
+// Registers the mbuf field that says which stream chunk a packet carries;
+// once, before the first stream maker runs. Throws sl::RuntimeError.
+void register_stream_field();
+
 }  // namespace sl::detail

@@ -178,7 +178,8 @@ TEST_F(Replay, EveryExampleConfigRunsOnTheSample) {
         for (const auto& n : s.json.at("nodes"))
             if (n.at("filter") == "pcap" || n.at("filter") == "tx") sink_written += s.of(n.at("name").get<std::string>(), "written");
         uint64_t in_files = 0;
-        for (const auto& f : fs::directory_iterator(out)) in_files += read_capture(f.path().string()).size();
+        for (const auto& f : fs::directory_iterator(out))
+            if (f.is_regular_file()) in_files += read_capture(f.path().string()).size();  // not streams' folders
         EXPECT_EQ(sink_written, in_files) << entry.path();
         EXPECT_GT(in_files, 0u) << entry.path();
     }

@@ -31,7 +31,15 @@ Outcome outcome(Harness& h, const Result& r, const std::string& outdir, const st
     Outcome o;
     o.status = r.status;
     if (fs::exists(outdir))
-        for (const auto& e : fs::directory_iterator(outdir)) o.files[e.path().filename()] = read_capture(e.path());
+        for (const auto& e : fs::directory_iterator(outdir)) {
+            if (e.is_regular_file()) {
+                o.files[e.path().filename()] = read_capture(e.path());
+                continue;
+            }
+            // A folder of streams: each file's bytes as one record.
+            for (const auto& f : fs::directory_iterator(e.path()))
+                o.files[(e.path().filename() / f.path().filename()).string()] = {Record{0, 0, slurp(f.path())}};
+        }
     if (r.status != 0) return o;
     Stats s = stats_of(json);
     for (const auto& n : s.json.at("nodes"))

@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 5;
+inline constexpr uint32_t kSdkAbiVersion = 6;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
@@ -78,6 +78,13 @@ enum FilterFlag : uint32_t {
     // otherwise deals the records to its workers by flow, then walks one
     // graph; in sl-forward each worker's instance counts its own packets.
     kInputOrder = 1u << 4,
+    // Gives packets the stream chunks they bring (sl/stream.hpp): reassemble.
+    // A stream maker must be reached by one path, so that it sees each
+    // packet once and in order.
+    kMakesStreams = 1u << 5,
+    // Reads the packets' stream chunks (sl::stream_chunk): every path from
+    // rx to it must pass a stream maker.
+    kReadsStreams = 1u << 6,
 };
 
 class Filter {

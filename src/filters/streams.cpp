@@ -1,0 +1,211 @@
+// streams "DIR": writes each TCP stream direction's bytes to a file of its
+// own, named as tcpflow names them, so that tools written for tcpflow's
+// output read ours: SRCIP.SRCPORT-DSTIP.DSTPORT, IPv4 addresses as four
+// zero-padded octets, IPv6 ones as text, ports as five digits, "--VLAN"
+// after a tagged flow's name, and "c1", "c2" ... after a later connection's
+// between the same endpoints. Bytes go to their stream offset, so a gap
+// stays a hole, as in tcpflow's files.
+//
+//   rx | bpf "tcp" | reassemble | streams "flows/"
+//
+// It takes every packet (the bytes are its output). The folder must be
+// empty or new: files of an earlier run would mix with this one's.
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sl/filter.hpp>
+#include <sl/stream.hpp>
+
+namespace {
+
+class Streams final : public sl::Filter {
+public:
+    explicit Streams(sl::FilterContext& ctx)
+        : write_error_(ctx.drop_reason("write_error")), files_(ctx.counter("files")), bytes_(ctx.counter("bytes")),
+          failed_(ctx.counter("write_failures")) {
+        const sl::Arg* dir = nullptr;
+        sl::ArgReader(ctx.args()).positional("folder", dir).option("open", max_open_, 4, 65536).complete();
+        if (dir->value.empty()) ctx.args().fail(*dir, "the folder name is empty");
+        dir_ = ctx.output_path(dir->value);
+        while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+        make_folder(ctx, *dir);
+    }
+    ~Streams() override { close_all(); }
+
+    void process(sl::Burst& burst) noexcept override {
+        for (uint16_t i = 0; i < burst.size(); i++)
+            if (const sl::StreamChunk* c = sl::stream_chunk(burst, i)) write(*c);
+        burst.taken(burst.size(), write_error_);
+    }
+    void finish() override { close_all(); }
+
+private:
+    struct Entry {
+        uint64_t serial = 0;
+        int fd[2] = {-1, -1};
+        uint8_t suffix[2] = {0, 0};  // 0: not named yet; n: "c(n-1)", 1 being no suffix
+    };
+    struct Maker {
+        const sl::FlowTable* flows;
+        std::vector<Entry> entries;  // by flow id
+    };
+
+    void make_folder(sl::FilterContext& ctx, const sl::Arg& arg) {
+        for (size_t at = 1; at <= dir_.size(); at++)
+            if (at == dir_.size() || dir_[at] == '/') {
+                std::string part = dir_.substr(0, at);
+                if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+                    ctx.args().fail(arg, dir_ + ": " + std::strerror(errno));
+            }
+        DIR* d = opendir(dir_.c_str());
+        if (!d) ctx.args().fail(arg, dir_ + ": " + std::strerror(errno));
+        bool empty = true;
+        while (dirent* e = readdir(d))
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+        closedir(d);
+        // Every worker's instance checks before any writes: they share it.
+        if (!empty && ctx.worker_index() == 0)
+            ctx.args().fail(arg, dir_ + " is not empty: an earlier run's streams would mix with this one's");
+    }
+
+    Entry& entry_of(const sl::StreamChunk& c) noexcept {
+        Maker* maker = nullptr;
+        for (Maker& m : makers_)
+            if (m.flows == c.flows) maker = &m;
+        if (!maker) {
+            // Once per stream maker upstream, on its first chunk.
+            makers_.push_back({c.flows, std::vector<Entry>(c.flows->capacity())});
+            maker = &makers_.back();
+        }
+        Entry& e = maker->entries[c.flow];
+        if (e.serial != c.flow_serial) {
+            close(e);
+            e = {};
+            e.serial = c.flow_serial;
+        }
+        return e;
+    }
+
+    // tcpflow's name for the direction's file, with the connection suffix.
+    static void name(char* out, size_t size, const sl::FlowEndpoints& ep, unsigned d, unsigned suffix) {
+        char host[2][INET6_ADDRSTRLEN];
+        for (unsigned k = 0; k < 2; k++) {
+            const uint8_t* a = ep.addr[k];
+            if (ep.ipv6) inet_ntop(AF_INET6, a, host[k], sizeof(host[k]));
+            else std::snprintf(host[k], sizeof(host[k]), "%03u.%03u.%03u.%03u", a[0], a[1], a[2], a[3]);
+        }
+        int n = std::snprintf(out, size, "%s.%05u-%s.%05u", host[d], ep.port[d], host[1 - d], ep.port[1 - d]);
+        if (ep.vlan_outer && n > 0) n += std::snprintf(out + n, size - static_cast<size_t>(n), "--%u", ep.vlan_outer);
+        if (suffix > 1 && n > 0) std::snprintf(out + n, size - static_cast<size_t>(n), "c%u", suffix - 1);
+    }
+
+    int open_file(const sl::StreamChunk& c, Entry& e) noexcept {
+        make_room();
+        sl::FlowEndpoints ep = c.flows->endpoints(c.flow);
+        char file[4200];
+        char base[200];
+        unsigned d = c.direction;
+        if (e.suffix[d]) {  // named before: the file is ours
+            name(base, sizeof(base), ep, d, e.suffix[d]);
+            std::snprintf(file, sizeof(file), "%s/%s", dir_.c_str(), base);
+            return ::open(file, O_WRONLY | O_CLOEXEC);
+        }
+        // A name taken by an earlier connection between the same endpoints
+        // gets the next suffix.
+        for (unsigned s = 1; s < 255; s++) {
+            name(base, sizeof(base), ep, d, s);
+            std::snprintf(file, sizeof(file), "%s/%s", dir_.c_str(), base);
+            int fd = ::open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                e.suffix[d] = static_cast<uint8_t>(s);
+                files_++;
+                return fd;
+            }
+            if (errno != EEXIST) return -1;
+        }
+        return -1;
+    }
+
+    void write(const sl::StreamChunk& c) noexcept {
+        if (c.length == 0 && !(c.flags & sl::kStreamEnd)) return;
+        Entry& e = entry_of(c);
+        int& fd = e.fd[c.direction];
+        if (c.length) {
+            if (fd < 0 && (fd = open_file(c, e)) >= 0) open_count_++;
+            uint64_t at = c.offset;
+            bool ok = fd >= 0 && c.for_each_span([&](const uint8_t* p, uint32_t n) {
+                ssize_t w = pwrite(fd, p, n, static_cast<off_t>(at));
+                at += n;
+                return w == static_cast<ssize_t>(n);
+            });
+            if (ok) bytes_ += c.length;
+            else failed_++;
+        }
+        if ((c.flags & sl::kStreamEnd) && fd >= 0) {
+            ::close(fd);
+            fd = -1;
+            open_count_--;
+        }
+    }
+
+    // At most `open` files at once: past it, files of other flows close
+    // (they reopen when their flow writes again).
+    void make_room() noexcept {
+        for (size_t tries = 0; open_count_ >= max_open_ && tries < 2 * total_entries(); tries++) {
+            Maker& m = makers_[hand_maker_ % makers_.size()];
+            if (hand_ >= m.entries.size()) {
+                hand_ = 0;
+                hand_maker_++;
+                continue;
+            }
+            close(m.entries[hand_++]);
+        }
+    }
+    size_t total_entries() const noexcept {
+        size_t n = 0;
+        for (const Maker& m : makers_) n += m.entries.size();
+        return n;
+    }
+    void close(Entry& e) noexcept {
+        for (int& fd : e.fd)
+            if (fd >= 0) {
+                ::close(fd);
+                fd = -1;
+                open_count_--;
+            }
+    }
+    void close_all() noexcept {
+        for (Maker& m : makers_)
+            for (Entry& e : m.entries) close(e);
+    }
+
+    sl::DropReason write_error_;
+    uint64_t& files_;
+    uint64_t& bytes_;
+    uint64_t& failed_;
+    std::string dir_;
+    uint32_t max_open_ = 256;
+    uint32_t open_count_ = 0;
+    std::vector<Maker> makers_;
+    size_t hand_ = 0;
+    size_t hand_maker_ = 0;
+};
+
+}  // namespace
+
+SL_REGISTER_FILTER(Streams, sl::FilterType{.name = "streams",
+                                           .access = sl::Access::metadata,
+                                           .flags = sl::kSink | sl::kReadsStreams,
+                                           .summary = "write each TCP stream direction to a file, named as tcpflow does",
+                                           .usage = "streams \"DIR\" [open=N]",
+                                           .drops = "write_error"})

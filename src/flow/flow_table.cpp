@@ -1,0 +1,320 @@
+// The flow table behind sl::FlowTable: DPDK's rte_hash keyed by the
+// symmetric flow key, and beside it an array of records and one of the
+// owner's slots, both indexed by the key's position in the hash.
+#include <sl/flow.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <netinet/in.h>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <sl/error.hpp>
+#include <sl/filter.hpp>
+
+namespace sl {
+namespace {
+
+// Both directions of a flow give the same key: the endpoint whose address
+// and port compare lower is `a`.
+struct Key {
+    uint8_t a[16];
+    uint8_t b[16];
+    uint16_t port_a;
+    uint16_t port_b;
+    uint16_t vlan_outer;
+    uint16_t vlan_inner;
+    uint8_t proto;
+    uint8_t ipv6;
+    uint8_t pad[2];
+};
+static_assert(sizeof(Key) == 44);
+
+enum TcpBits : uint8_t {
+    kFinFromA = 1 << 0,
+    kFinFromB = 1 << 1,
+    kReset = 1 << 2,
+};
+
+struct Record {
+    uint64_t last_ns;
+    uint32_t call;         // the lookup() that last saw it: not evicted while its packets are in flight
+    uint8_t alive;
+    uint8_t initiator_b;   // the flow's first packet came from endpoint b
+    uint8_t tcp;           // TcpBits
+    uint8_t pad;
+};
+static_assert(sizeof(Record) == 16);
+
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+constexpr unsigned kSweepPerCall = 32;   // records the idle sweep looks at per burst
+constexpr unsigned kEvictScan = 64;      // records a full table looks at for the oldest
+
+bool closed(const Record& r) noexcept { return (r.tcp & (kFinFromA | kFinFromB)) == (kFinFromA | kFinFromB) || (r.tcp & kReset); }
+
+}  // namespace
+
+struct FlowTable::Impl {
+    rte_hash* hash = nullptr;
+    std::vector<Record> records;
+    uint8_t* slots = nullptr;
+    size_t slot_stride = 0;
+    FlowTableConfig config;
+    uint64_t now = 0;
+    uint32_t call = 0;
+    uint32_t hand = 0;
+    uint32_t alive = 0;
+    uint64_t& created;
+    uint64_t& ended_idle;
+    uint64_t& ended_closed;
+    uint64_t& ended_reused;
+    uint64_t& evicted;
+    uint64_t& table_full;
+
+    Impl(FilterContext& ctx, const FlowTableConfig& c)
+        : config(c), created(ctx.counter("flows")), ended_idle(ctx.counter("flow_idle")),
+          ended_closed(ctx.counter("flow_closed")), ended_reused(ctx.counter("flow_reused")),
+          evicted(ctx.counter("flow_evicted")), table_full(ctx.counter("flow_table_full")) {}
+
+    ~Impl() {
+        rte_hash_free(hash);
+        rte_free(slots);
+    }
+
+    void* slot(uint32_t id) noexcept { return slots ? slots + id * slot_stride : nullptr; }
+
+    void end(uint32_t id, FlowEnd why, bool remove) noexcept {
+        Record& r = records[id];
+        if (config.on_end) config.on_end(config.user, id, slot(id), why);
+        if (slots) std::memset(slot(id), 0, slot_stride);
+        switch (why) {
+        case FlowEnd::idle: ended_idle++; break;
+        case FlowEnd::closed: ended_closed++; break;
+        case FlowEnd::reused: ended_reused++; break;
+        case FlowEnd::evicted: evicted++; break;
+        case FlowEnd::finish: break;
+        }
+        r = {};
+        alive--;
+        if (remove) {
+            const void* key = nullptr;
+            if (rte_hash_get_key_with_position(hash, static_cast<int32_t>(id), const_cast<void**>(&key)) == 0)
+                rte_hash_del_key(hash, key);
+        }
+    }
+
+    uint64_t timeout_of(const Record& r) const noexcept {
+        return closed(r) ? config.closed_timeout_ns : config.idle_timeout_ns;
+    }
+
+    // A few records per burst: the ones idle past their timeout end. The
+    // sweep runs before the burst's lookups, so no packet of the burst holds
+    // a position it frees.
+    void sweep() noexcept {
+        const auto capacity = static_cast<uint32_t>(records.size());
+        for (unsigned k = 0; k < kSweepPerCall && alive; k++) {
+            uint32_t id = hand;
+            hand = hand + 1 == capacity ? 0 : hand + 1;
+            const Record& r = records[id];
+            if (r.alive && now - r.last_ns > timeout_of(r)) end(id, closed(r) ? FlowEnd::closed : FlowEnd::idle, true);
+        }
+    }
+
+    // The table is full: ends the oldest of a few flows that no packet of
+    // this burst belongs to. False when there is none.
+    bool evict_one() noexcept {
+        const auto capacity = static_cast<uint32_t>(records.size());
+        uint32_t oldest = UINT32_MAX;
+        for (unsigned k = 0; k < kEvictScan; k++) {
+            uint32_t id = (hand + k) % capacity;
+            const Record& r = records[id];
+            if (r.alive && r.call != call && (oldest == UINT32_MAX || r.last_ns < records[oldest].last_ns)) oldest = id;
+        }
+        if (oldest == UINT32_MAX) return false;
+        hand = (oldest + 1) % capacity;
+        end(oldest, FlowEnd::evicted, true);
+        return true;
+    }
+};
+
+namespace {
+
+// The packet's key, whether its source is endpoint b, and its TCP flags (0
+// for other protocols). False for a packet without IP.
+bool key_of(const Burst& burst, uint16_t i, Key& key, bool& from_b, uint8_t& tcp_flags) noexcept {
+    const rte_mbuf* m = burst[i];
+    const PacketMeta& pm = meta(m);
+    if (!(pm.flags & kParsed) || !(pm.flags & (kIsIpv4 | kIsIpv6)) || pm.l3_offset == kNoOffset) return false;
+    PacketView view = burst.view(i);
+    bool v6 = pm.flags & kIsIpv6;
+    uint32_t at = pm.l3_offset + (v6 ? 8u : 12u);
+    uint32_t len = v6 ? 16u : 4u;
+    uint8_t scratch[32];
+    const uint8_t* addrs = view.read(at, 2 * len, scratch);
+    if (!addrs) return false;
+    uint16_t sport = 0, dport = 0;
+    tcp_flags = 0;
+    if (pm.flags & kHasPorts) {
+        sport = pm.sport;
+        dport = pm.dport;
+        uint8_t f;
+        if (pm.ip_proto == IPPROTO_TCP && pm.l4_offset != kNoOffset) {
+            const uint8_t* p = view.read(pm.l4_offset + 13u, 1, &f);
+            tcp_flags = p ? *p : 0;
+        }
+    }
+    std::memset(&key, 0, sizeof(key));
+    int order = std::memcmp(addrs, addrs + len, len);
+    from_b = order > 0 || (order == 0 && sport > dport);
+    const uint8_t* src = addrs;
+    const uint8_t* dst = addrs + len;
+    std::memcpy(key.a, from_b ? dst : src, len);
+    std::memcpy(key.b, from_b ? src : dst, len);
+    key.port_a = from_b ? dport : sport;
+    key.port_b = from_b ? sport : dport;
+    key.vlan_outer = (pm.flags & kHasVlan) ? pm.vlan_outer : 0;
+    key.vlan_inner = (pm.flags & kHasQinQ) ? pm.vlan_inner : 0;
+    key.proto = pm.ip_proto;
+    key.ipv6 = v6;
+    return true;
+}
+
+}  // namespace
+
+FlowTable::FlowTable(FilterContext& ctx, const FlowTableConfig& config)
+    : impl_(std::make_unique<Impl>(ctx, config)) {
+    if (config.capacity < 64 || config.capacity > (1u << 26))
+        throw ConfigError(fmt::format("a flow table holds 64 to {} flows, not {}", 1u << 26, config.capacity));
+    // rte_hash names are process-wide: this table's address is unique while it lives.
+    char name[RTE_HASH_NAMESIZE];
+    std::snprintf(name, sizeof(name), "sl_flows_%p", static_cast<void*>(impl_.get()));
+    rte_hash_parameters params{};
+    params.name = name;
+    params.entries = config.capacity;
+    params.key_len = sizeof(Key);
+    params.hash_func = rte_hash_crc;
+    params.socket_id = ctx.socket_id();
+    // Buckets that overflow chain into an extension table, so that the
+    // table holds `capacity` flows however their hashes fall.
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+    impl_->hash = rte_hash_create(&params);
+    if (!impl_->hash)
+        throw RuntimeError(fmt::format("cannot create a flow table of {} flows on socket {}", config.capacity,
+                                       ctx.socket_id()));
+    impl_->records.resize(config.capacity);
+    if (config.slot_bytes) {
+        impl_->slot_stride = (config.slot_bytes + 7) & ~size_t{7};
+        impl_->slots = static_cast<uint8_t*>(
+            rte_zmalloc_socket("sl_flow_slots", impl_->slot_stride * config.capacity, 64, ctx.socket_id()));
+        if (!impl_->slots)
+            throw RuntimeError(fmt::format("cannot allocate {} KiB of flow state",
+                                           impl_->slot_stride * config.capacity / 1024));
+    }
+}
+
+FlowTable::~FlowTable() = default;
+
+uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexcept {
+    Impl& t = *impl_;
+    const uint16_t count = burst.size();
+    Key keys[kMaxBurst];
+    const void* key_ptrs[kMaxBurst];
+    bool from_b[kMaxBurst];
+    uint8_t tcp_flags[kMaxBurst];
+    uint16_t index[kMaxBurst];
+    unsigned n = 0;
+    for (uint16_t i = from; i < count; i++) {
+        flows[i] = {};
+        t.now = std::max(t.now, timestamp_ns(burst[i]));
+        if (!key_of(burst, i, keys[n], from_b[n], tcp_flags[n])) continue;
+        key_ptrs[n] = &keys[n];
+        index[n++] = i;
+    }
+    t.call++;
+    t.sweep();
+    if (n == 0) return count;
+    int32_t positions[kMaxBurst];
+    for (unsigned from = 0; from < n; from += RTE_HASH_LOOKUP_BULK_MAX)
+        rte_hash_lookup_bulk(t.hash, key_ptrs + from, std::min<unsigned>(n - from, RTE_HASH_LOOKUP_BULK_MAX),
+                             positions + from);
+    // The flows this burst found are in flight: a full table evicts others.
+    for (unsigned k = 0; k < n; k++)
+        if (positions[k] >= 0) t.records[static_cast<uint32_t>(positions[k])].call = t.call;
+    for (unsigned k = 0; k < n; k++) {
+        int32_t at = positions[k];
+        if (at < 0) {
+            // A new flow, or one that an earlier packet of this burst added.
+            at = rte_hash_add_key(t.hash, &keys[k]);
+            if (at == -ENOSPC && t.evict_one()) at = rte_hash_add_key(t.hash, &keys[k]);
+            if (at < 0) {
+                t.table_full++;
+                continue;
+            }
+        }
+        auto id = static_cast<uint32_t>(at);
+        Record& r = t.records[id];
+        const rte_mbuf* m = burst[index[k]];
+        uint8_t f = tcp_flags[k];
+        bool syn_only = (f & (kTcpSyn | kTcpAck)) == kTcpSyn;
+        Flow& out = flows[index[k]];
+        if (r.alive && syn_only && closed(r)) {
+            // The old connection's packets earlier in this call must be
+            // handled before its state goes: stop here.
+            for (unsigned e = 0; e < k; e++)
+                if (positions[e] == at || (positions[e] < 0 && flows[index[e]].id == id)) return index[k];
+            t.end(id, FlowEnd::reused, false);  // the key stays: the new connection has it
+        }
+        if (!r.alive) {
+            r.alive = 1;
+            // A capture that begins with the SYN-ACK still knows the client.
+            bool synack = (f & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+            r.initiator_b = from_b[k] != synack;
+            t.alive++;
+            t.created++;
+            out.is_new = true;
+        }
+        r.call = t.call;
+        r.last_ns = std::max(r.last_ns, timestamp_ns(m));
+        out.id = id;
+        out.direction = from_b[k] != static_cast<bool>(r.initiator_b);
+        if (f & kTcpRst) r.tcp |= kReset;
+        if (f & kTcpFin) r.tcp |= from_b[k] ? kFinFromB : kFinFromA;
+    }
+    return count;
+}
+
+void* FlowTable::slot(uint32_t id) noexcept { return impl_->slot(id); }
+
+FlowEndpoints FlowTable::endpoints(uint32_t id) const noexcept {
+    FlowEndpoints e{};
+    const void* p = nullptr;
+    if (rte_hash_get_key_with_position(impl_->hash, static_cast<int32_t>(id), const_cast<void**>(&p)) != 0) return e;
+    const Key& key = *static_cast<const Key*>(p);
+    bool b_first = impl_->records[id].initiator_b;
+    std::memcpy(e.addr[0], b_first ? key.b : key.a, 16);
+    std::memcpy(e.addr[1], b_first ? key.a : key.b, 16);
+    e.port[0] = b_first ? key.port_b : key.port_a;
+    e.port[1] = b_first ? key.port_a : key.port_b;
+    e.vlan_outer = key.vlan_outer;
+    e.vlan_inner = key.vlan_inner;
+    e.proto = key.proto;
+    e.ipv6 = key.ipv6;
+    return e;
+}
+
+uint32_t FlowTable::size() const noexcept { return impl_->alive; }
+
+uint32_t FlowTable::capacity() const noexcept { return static_cast<uint32_t>(impl_->records.size()); }
+
+void FlowTable::end_all() noexcept {
+    Impl& t = *impl_;
+    for (uint32_t id = 0; id < t.records.size(); id++)
+        if (t.records[id].alive) t.end(id, FlowEnd::finish, true);
+}
+
+}  // namespace sl

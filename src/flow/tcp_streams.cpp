@@ -1,0 +1,307 @@
+// TCP reassembly into buffer aggregates (sl::TcpStreams).
+//
+// Each direction of a flow knows the next stream offset it expects. A
+// segment that reaches it is delivered in place: the chunk points into the
+// packet. A segment beyond it is copied into blocks of a pool this worker
+// owns and held, sorted, until the bytes before it come; the packet that
+// brings them delivers the held bytes too, as further spans of its chunk.
+// Delivered blocks return to the pool once the walk that read them is over.
+#include <sl/stream.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <netinet/in.h>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rte_malloc.h>
+
+#include <sl/error.hpp>
+#include <sl/filter.hpp>
+
+#include "sdk/packet_state.hpp"
+
+namespace sl {
+namespace {
+
+constexpr uint32_t kBlockBytes = 2048;
+
+// A held piece of a stream, at the start of its pool block.
+struct Held {
+    Held* next;
+    uint64_t offset;
+    uint32_t length;
+    uint32_t pad;
+    // The held bytes follow the header in its block.
+    uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
+};
+constexpr uint32_t kHeldRoom = kBlockBytes - sizeof(Held);
+
+struct Direction {
+    uint64_t next;       // the stream offset expected next
+    Held* held;          // sorted by offset, none overlapping
+    uint32_t base;       // the sequence number of stream offset 0
+    uint32_t held_bytes;
+    uint16_t held_count;
+    uint8_t started;
+    uint8_t gap;         // the next chunk follows bytes never seen
+};
+
+struct FlowState {
+    Direction dir[2];
+    uint64_t serial;
+};
+
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04;
+
+}  // namespace
+
+struct TcpStreams::Impl {
+    TcpStreamsConfig config;
+    std::unique_ptr<FlowTable> table;
+    uint8_t* pool = nullptr;
+    Held* free_blocks = nullptr;
+    Held* released = nullptr;  // delivered in this walk: free after it
+    uint64_t released_walk = 0;
+    uint64_t serial = 0;
+    std::vector<StreamChunk> chunks;
+    std::vector<StreamSpan> spans;
+    uint32_t chunk_count = 0;
+    uint32_t span_count = 0;
+    uint64_t walk = UINT64_MAX;
+    uint64_t& gaps;
+    uint64_t& gap_bytes;
+    uint64_t& overlap_bytes;
+    uint64_t& held_full;
+
+    Impl(FilterContext& ctx, const TcpStreamsConfig& c)
+        : config(c), gaps(ctx.counter("stream_gap")), gap_bytes(ctx.counter("stream_gap_bytes")),
+          overlap_bytes(ctx.counter("stream_overlap_bytes")), held_full(ctx.counter("stream_held_full")) {}
+    ~Impl() { rte_free(pool); }
+
+    Held* take_block() noexcept {
+        Held* h = free_blocks;
+        if (h) free_blocks = h->next;
+        return h;
+    }
+    void give_back(Held* h) noexcept {
+        h->next = free_blocks;
+        free_blocks = h;
+    }
+
+    // A new walk: the chunks of the last one are read, their blocks free.
+    void begin_walk() noexcept {
+        if (walk == detail::walk_serial) return;
+        walk = detail::walk_serial;
+        chunk_count = 0;
+        span_count = 0;
+        while (Held* h = released) {
+            released = h->next;
+            give_back(h);
+        }
+    }
+
+    void drop_held(Direction& d) noexcept {
+        while (Held* h = d.held) {
+            d.held = h->next;
+            give_back(h);
+        }
+        d.held_bytes = 0;
+        d.held_count = 0;
+    }
+
+    static void flow_ended(void* user, uint32_t, void* slot, FlowEnd) {
+        auto* self = static_cast<Impl*>(user);
+        auto* state = static_cast<FlowState*>(slot);
+        for (Direction& d : state->dir) {
+            // Held bytes no packet made contiguous: lost with the flow.
+            if (d.held) {
+                self->gaps++;
+                for (Held* h = d.held; h; h = h->next) self->gap_bytes += h->length;
+            }
+            self->drop_held(d);
+        }
+    }
+
+    // Copies [from, to) of the stream, which the packet holds from packet
+    // offset `at` on, into held blocks, leaving out what is held already.
+    void hold(Direction& d, const rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
+        PacketView whole(m, UINT32_MAX, nullptr);
+        Held** link = &d.held;
+        uint64_t cur = from;
+        while (cur < to) {
+            // Skip what the held pieces cover; stop before the next one.
+            while (*link && (*link)->offset + (*link)->length <= cur) link = &(*link)->next;
+            uint64_t stop = to;
+            if (*link) {
+                if ((*link)->offset <= cur) {
+                    uint64_t covered = std::min(to, (*link)->offset + (*link)->length);
+                    overlap_bytes += covered - cur;
+                    cur = covered;
+                    continue;
+                }
+                stop = std::min(stop, (*link)->offset);
+            }
+            if (d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments) return;
+            Held* h = take_block();
+            if (!h) {
+                held_full++;
+                return;
+            }
+            auto n = static_cast<uint32_t>(std::min<uint64_t>(stop - cur, kHeldRoom));
+            h->offset = cur;
+            h->length = 0;
+            whole.for_each_span(at + static_cast<uint32_t>(cur - from), n, [&](const uint8_t* p, uint32_t len) {
+                std::memcpy(h->data() + h->length, p, len);
+                h->length += len;
+                return true;
+            });
+            h->next = *link;
+            *link = h;
+            link = &h->next;
+            d.held_bytes += h->length;
+            d.held_count++;
+            cur += n;
+        }
+    }
+
+    // Adds the held pieces that start at or before d.next to the chunk.
+    void drain(Direction& d, StreamChunk& c) noexcept {
+        while (Held* h = d.held) {
+            if (h->offset > d.next) break;
+            d.held = h->next;
+            d.held_bytes -= h->length;
+            d.held_count--;
+            uint64_t end = h->offset + h->length;
+            if (end > d.next) {
+                auto skip = static_cast<uint32_t>(d.next - h->offset);
+                add_span(c, h->data() + skip, h->length - skip);
+                d.next = end;
+            }
+            h->next = released;
+            released = h;
+        }
+    }
+
+    void add_span(StreamChunk& c, const uint8_t* p, uint32_t n) noexcept {
+        if (n == 0 || span_count == spans.size()) return;
+        spans[span_count++] = {p, n};
+        c.span_count++;
+        c.length += n;
+    }
+
+    // One TCP segment of flow `flow`; returns the chunk it made, or null.
+    const StreamChunk* segment(const Burst& burst, uint16_t i, const Flow& flow) noexcept;
+};
+
+const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, const Flow& flow) noexcept {
+    const rte_mbuf* m = burst[i];
+    const PacketMeta& pm = meta(m);
+    if (pm.ip_proto != IPPROTO_TCP || !(pm.flags & kHasPorts) || pm.l4_offset == kNoOffset) return nullptr;
+    PacketView view = burst.view(i);
+    uint8_t header[14];
+    const uint8_t* tcp = view.read(pm.l4_offset, 14, header);
+    uint8_t ip_scratch[4];
+    const uint8_t* ip = view.read(pm.l3_offset + ((pm.flags & kIsIpv6) ? 4u : 2u), 2, ip_scratch);
+    if (!tcp || !ip) return nullptr;
+    uint32_t seq = uint32_t{tcp[4]} << 24 | uint32_t{tcp[5]} << 16 | uint32_t{tcp[6]} << 8 | tcp[7];
+    uint8_t flags = tcp[13];
+    // The segment's length comes from the IP header: what follows it in the
+    // frame is padding. What the capture cut off is a gap.
+    uint32_t ip_len = uint32_t{ip[0]} << 8 | ip[1];
+    uint32_t ip_end = (pm.flags & kIsIpv6) ? pm.l3_offset + 40u + ip_len : pm.l3_offset + ip_len;
+    uint32_t seg_len = ip_end > pm.payload_offset ? ip_end - pm.payload_offset : 0;
+    uint32_t have = std::min(seg_len, rte_pktmbuf_pkt_len(m) > pm.payload_offset
+                                          ? rte_pktmbuf_pkt_len(m) - pm.payload_offset : 0u);
+
+    auto* state = table->slot<FlowState>(flow.id);
+    if (flow.is_new) state->serial = ++serial;
+    Direction& d = state->dir[flow.direction];
+    uint32_t data_seq = seq + ((flags & kTcpSyn) ? 1 : 0);
+    if (!d.started) {
+        d.started = 1;
+        d.base = data_seq;
+    }
+    // Sequence numbers wrap; the distance from the expected one does not.
+    int64_t rel = static_cast<int64_t>(d.next) +
+                  static_cast<int32_t>(data_seq - static_cast<uint32_t>(d.base + d.next));
+    int64_t seg_end = rel + seg_len;
+    bool ends = (flags & kTcpRst) || ((flags & kTcpFin) && seg_end >= static_cast<int64_t>(d.next));
+    if (chunk_count == chunks.size()) return nullptr;
+    StreamChunk& c = chunks[chunk_count];
+    c = {table.get(), state->serial, d.next, flow.id, 0, spans.data() + span_count, 0, flow.direction, 0};
+    if (seg_end <= static_cast<int64_t>(d.next)) {
+        // Nothing new: a retransmission, a keep-alive, a pure ACK.
+        overlap_bytes += seg_len;
+        if (!ends) return nullptr;
+    } else if (rel <= static_cast<int64_t>(d.next)) {
+        auto skip = static_cast<uint32_t>(static_cast<int64_t>(d.next) - rel);
+        overlap_bytes += skip;
+        if (d.gap) c.flags |= kStreamGap;
+        d.gap = 0;
+        if (d.next == 0) c.flags |= kStreamStart;
+        PacketView whole(m, UINT32_MAX, nullptr);
+        if (have > skip)
+            whole.for_each_span(pm.payload_offset + skip, have - skip, [&](const uint8_t* p, uint32_t n) {
+                add_span(c, p, n);
+                return true;
+            });
+        d.next = static_cast<uint64_t>(seg_end);
+        if (have < seg_len) {  // cut by the capture's snap length
+            gaps++;
+            gap_bytes += seg_len - have;
+            d.gap = 1;
+        }
+        drain(d, c);
+    } else {
+        hold(d, m, pm.payload_offset, static_cast<uint64_t>(rel), static_cast<uint64_t>(rel) + have);
+        // Past the bounds the oldest gap is given up: the stream goes on
+        // from the first held byte.
+        if (d.held && (d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !free_blocks)) {
+            gaps++;
+            gap_bytes += d.held->offset - d.next;
+            c.offset = d.next = d.held->offset;
+            c.flags |= kStreamGap;
+            drain(d, c);
+        }
+        if (c.length == 0 && !ends) return nullptr;
+    }
+    if (ends) c.flags |= kStreamEnd;
+    chunk_count++;
+    return &c;
+}
+
+TcpStreams::TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config)
+    : impl_(std::make_unique<Impl>(ctx, config)) {
+    detail::register_stream_field();
+    FlowTableConfig flows = config.flows;
+    flows.slot_bytes = sizeof(FlowState);
+    flows.on_end = &Impl::flow_ended;
+    flows.user = impl_.get();
+    impl_->table = std::make_unique<FlowTable>(ctx, flows);
+    uint64_t blocks = std::max<uint64_t>(config.held_total / kBlockBytes, 1);
+    impl_->pool = static_cast<uint8_t*>(rte_malloc_socket("sl_stream_held", blocks * kBlockBytes, 64, ctx.socket_id()));
+    if (!impl_->pool)
+        throw RuntimeError(fmt::format("cannot allocate {} KiB for held stream bytes", blocks * kBlockBytes / 1024));
+    for (uint64_t b = blocks; b-- > 0;) impl_->give_back(reinterpret_cast<Held*>(impl_->pool + b * kBlockBytes));
+    impl_->chunks.resize(kMaxBurst * 4);
+    // A walk's chunks: each packet's own pieces, and every block drained.
+    impl_->spans.resize(kMaxBurst * 8 + blocks);
+}
+
+TcpStreams::~TcpStreams() = default;
+
+void TcpStreams::process(const Burst& burst) noexcept {
+    Impl& s = *impl_;
+    s.begin_walk();
+    Flow flows[kMaxBurst];
+    for (uint16_t i = 0, end; i < burst.size();)
+        for (end = s.table->lookup(burst, flows, i); i < end; i++)
+            attach_stream_chunk(burst, i, flows[i].id == kNoFlow ? nullptr : s.segment(burst, i, flows[i]));
+}
+
+void TcpStreams::end_all() noexcept { impl_->table->end_all(); }
+
+const FlowTable& TcpStreams::flows() const noexcept { return *impl_->table; }
+
+}  // namespace sl

@@ -1,0 +1,103 @@
+// Byte streams: a TCP connection's bytes in order, each direction its own
+// stream, as IO-Lite's buffer aggregates: ordered references into packet
+// buffers. Bytes that arrive in order are never copied; bytes that arrive
+// before the ones they follow are copied once into memory the reassembler
+// owns (a bounded block pool), so that their mbufs go back to the pool.
+//
+// A stream maker (`reassemble`, or a plugin built on sl::TcpStreams) gives
+// each packet the chunk of its stream that became contiguous when the packet
+// arrived: its own payload, and held bytes that it made contiguous. Filters
+// after it read the chunks:
+//
+//   for (uint16_t i = 0; i < burst.size(); i++)
+//       if (const sl::StreamChunk* c = sl::stream_chunk(burst, i))
+//           c->for_each_span([&](const uint8_t* p, uint32_t n) { scan(c->offset, p, n); return true; });
+//
+// A chunk and the bytes it points to are valid until the graph walk ends.
+// A filter type that reads chunks sets sl::kReadsStreams, and the plan
+// refuses it where some path from rx reaches it without passing a filter
+// that makes streams (sl::kMakesStreams).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <sl/burst.hpp>
+#include <sl/flow.hpp>
+
+namespace sl {
+
+struct StreamSpan {
+    const uint8_t* data;
+    uint32_t length;
+};
+
+enum StreamFlag : uint8_t {
+    kStreamStart = 1 << 0,  // the direction's first bytes
+    kStreamGap = 1 << 1,    // bytes before `offset` were never seen (counted as stream_gap)
+    kStreamEnd = 1 << 2,    // the direction ends here (FIN or RST)
+};
+
+struct StreamChunk {
+    const FlowTable* flows;  // the maker's table: endpoints(flow)
+    uint64_t flow_serial;    // counts the maker's flows: tells a flow from a later one in its place
+    uint64_t offset;         // the stream offset of the first byte (0: the first byte after the SYN)
+    uint32_t flow;           // the flow's id in `flows`
+    uint32_t length;         // bytes in all spans
+    const StreamSpan* spans;
+    uint16_t span_count;
+    uint8_t direction;       // as sl::Flow
+    uint8_t flags;           // StreamFlag bits
+
+    // Calls f(const uint8_t* bytes, uint32_t length) for each piece in
+    // order; stops early and returns false when f returns false.
+    template <class F>
+    bool for_each_span(F&& f) const {
+        for (uint16_t s = 0; s < span_count; s++)
+            if (!f(spans[s].data, spans[s].length)) return false;
+        return true;
+    }
+};
+
+// The chunk packet i brought, or null (a pure ACK, a retransmission, a
+// packet of no TCP stream).
+const StreamChunk* stream_chunk(const Burst& burst, uint16_t i) noexcept;
+
+// For stream makers: gives packet i `chunk` (null: none). Every packet a
+// maker sees must get a call, so that no stale chunk rides on a reused mbuf.
+void attach_stream_chunk(const Burst& burst, uint16_t i, const StreamChunk* chunk) noexcept;
+
+struct TcpStreamsConfig {
+    FlowTableConfig flows;
+    // Out-of-order bytes held per direction, and segments; past either
+    // bound the gap is given up (stream_gap) and the stream goes on.
+    uint32_t held_bytes = 256 * 1024;
+    uint32_t held_segments = 256;
+    // All held bytes of the worker: the block pool's size.
+    uint64_t held_total = 64ull << 20;
+};
+
+// TCP reassembly on a flow table, for filters that make streams. Overlaps
+// are settled by first arrival: a byte already delivered or held keeps its
+// value, as the Linux and BSD stacks keep what they queued first.
+// Counters (on the owning filter): stream_gap, stream_gap_bytes,
+// stream_overlap_bytes, stream_held_full, besides the flow table's.
+class TcpStreams {
+public:
+    TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config);
+    ~TcpStreams();
+    TcpStreams(const TcpStreams&) = delete;
+    TcpStreams& operator=(const TcpStreams&) = delete;
+
+    // Gives every packet of the burst its chunk (sl::stream_chunk).
+    void process(const Burst& burst) noexcept;
+    // Ends every flow: off the hot path, from finish().
+    void end_all() noexcept;
+    const FlowTable& flows() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sl
