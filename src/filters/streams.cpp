@@ -16,9 +16,11 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,7 +36,8 @@ public:
         : write_error_(ctx.drop_reason("write_error")), files_(ctx.counter("files")), bytes_(ctx.counter("bytes")),
           failed_(ctx.counter("write_failures")) {
         const sl::Arg* dir = nullptr;
-        sl::ArgReader(ctx.args()).positional("folder", dir).option("open", max_open_, 4, 65536).complete();
+        max_open_ = default_open(ctx.worker_count());
+        sl::ArgReader(ctx.args()).positional("folder", dir).option("open", max_open_, 4, 1u << 20).complete();
         if (dir->value.empty()) ctx.args().fail(*dir, "the folder name is empty");
         dir_ = ctx.output_path(dir->value);
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
@@ -50,6 +53,21 @@ public:
     void finish() override { close_all(); }
 
 private:
+    // Reopening a file costs a path lookup in a large folder: keep as many
+    // open as the process may (raising its soft limit to the hard one, as
+    // tcpflow does), shared by the workers, less some for everything else.
+    static uint32_t default_open(unsigned workers) {
+        rlimit files{};
+        if (getrlimit(RLIMIT_NOFILE, &files) != 0) return 256;
+        if (files.rlim_cur < files.rlim_max) {
+            files.rlim_cur = files.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &files);
+            getrlimit(RLIMIT_NOFILE, &files);
+        }
+        uint64_t spare = files.rlim_cur > 1024 ? files.rlim_cur - 256 : files.rlim_cur / 2;
+        return static_cast<uint32_t>(std::clamp<uint64_t>(spare / std::max(workers, 1u), 4, 1u << 20));
+    }
+
     struct Entry {
         uint64_t serial = 0;
         int fd[2] = {-1, -1};
@@ -207,5 +225,5 @@ SL_REGISTER_FILTER(Streams, sl::FilterType{.name = "streams",
                                            .access = sl::Access::metadata,
                                            .flags = sl::kSink | sl::kReadsStreams,
                                            .summary = "write each TCP stream direction to a file, named as tcpflow does",
-                                           .usage = "streams \"DIR\" [open=N]",
+                                           .usage = "streams \"DIR\" [open=FILES]",
                                            .drops = "write_error"})

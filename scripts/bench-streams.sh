@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# TCP reassembly against tcpflow on the same capture, whole process, same session:
+#   rx | reassemble | streams DIR          vs      tcpflow -r IN -o DIR
+# on a capture of PACKETS packets of FLOWS concurrent connections (1% of
+# segments reordered; scripts/gen-stream-capture.py). Prints the median of
+# RUNS (default 3) for each and the ratio, and checks that every file of
+# both folders holds the same bytes. Usage: scripts/bench-streams.sh [PACKETS] [RUNS] [FLOWS]
+set -euo pipefail
+. "$(dirname "$0")/usage.sh"
+usage_if_asked "$@"
+cd "$(dirname "$0")/.."
+packets=${1:-1000000}
+runs=${2:-3}
+flows=${3:-5000}
+scripts/setup.sh tcpflow
+scripts/build.sh build
+. scripts/bench-common.sh
+in="$work/streams-$packets-$flows.pcap"
+if [ ! -f "$in" ]; then
+  echo "generating $packets packets of $flows connections into $in" >&2
+  python3 scripts/gen-stream-capture.py "$in" "$packets" "$flows"
+fi
+
+cat "$in" >/dev/null  # warm the page cache for both
+sl_t=(); tf_t=()
+for _ in $(seq "$runs"); do
+  rm -rf "$work/sl-streams" "$work/tcpflow-streams"
+  sl_t+=("$(seconds ./build/apps/sl-replay -q -o "$work/sl-streams" -e 'rx | reassemble | streams "flows"' "$in")")
+  mkdir -p "$work/tcpflow-streams"
+  tf_t+=("$(seconds tcpflow -r "$in" -o "$work/tcpflow-streams")")
+done
+rm -f "$work/tcpflow-streams/report.xml"
+files=$(find "$work/tcpflow-streams" -type f | wc -l)
+if ! diff -rq "$work/tcpflow-streams" "$work/sl-streams/flows" >/dev/null; then
+  echo "bench-streams: the stream files differ from tcpflow's" >&2
+  exit 1
+fi
+sl=$(printf '%s\n' "${sl_t[@]}" | median)
+tf=$(printf '%s\n' "${tf_t[@]}" | median)
+echo "capture: $packets packets, $flows connections at a time, $(stat -c %s "$in") bytes; $files stream files, the same bytes in both"
+echo "sl-replay reassemble|streams  median of $runs: $sl s  (${sl_t[*]})"
+echo "tcpflow                        median of $runs: $tf s  (${tf_t[*]})"
+awk "BEGIN{printf \"ratio: sl-replay is %.2fx tcpflow's speed\n\", $tf / $sl}"
