@@ -21,8 +21,10 @@ namespace sl {
 namespace {
 
 // Both directions of a flow give the same key: the endpoint whose address
-// and port compare lower is `a`.
-struct Key {
+// and port compare lower is `a`. rte_hash_crc reads the key 8 bytes at a time,
+// so keys are 8-aligned and a multiple of 8 long (48 also has its own compare
+// function in rte_hash).
+struct alignas(8) Key {
     uint8_t a[16];
     uint8_t b[16];
     uint16_t port_a;
@@ -31,9 +33,9 @@ struct Key {
     uint16_t vlan_inner;
     uint8_t proto;
     uint8_t ipv6;
-    uint8_t pad[2];
+    uint8_t pad[6];
 };
-static_assert(sizeof(Key) == 44);
+static_assert(sizeof(Key) == 48);
 
 enum TcpBits : uint8_t {
     kFinFromA = 1 << 0,
