@@ -11,7 +11,8 @@ raw-ip.pcap       IPv4 and IPv6 packets with the raw-IP link type
 malformed.pcap    bad IHL, lying lengths, truncated headers, tiny frames
 streams.pcap      TCP conversations for reassembly: reordering, retransmissions,
                   overlaps, sequence wrap-around, a RST mid-stream, a capture
-                  that starts mid-stream, IPv6 and VLAN
+                  that starts mid-stream, IPv6, VLAN, a request split mid-path
+                  and a retransmission with other bytes than the first copy
 """
 import sys
 
@@ -175,16 +176,19 @@ def malformed_capture(path):
 
 
 def tcp_conversation(rng, client, server, sport, dport, sizes, order=None, isn=None, v6=False, vlan=None,
-                     syn=True, rst_after=None, extra=()):
+                     syn=True, rst_after=None, extra=(), rewrite=(), data=None):
     """One connection: handshake, the client's segments in `order` (indexes
     into `sizes`, repeats are retransmissions), `extra` (offset, length)
-    segments that overlap what was sent with the same bytes, a reply, and
+    segments that overlap what was sent with the same bytes, `rewrite`
+    (offset, length) ones that overlap it with other bytes, a reply, and
     FIN both ways (or the server's RST after the client's segment
-    `rst_after`)."""
+    `rst_after`). The client sends `data`, or random bytes."""
     L3 = IPv6 if v6 else IP
     c_isn = rng.randrange(2**32) if isn is None else isn
     s_isn = rng.randrange(2**32)
-    data = bytes(rng.randrange(256) for _ in range(sum(sizes)))
+    if data is None:
+        data = bytes(rng.randrange(256) for _ in range(sum(sizes)))
+    assert len(data) == sum(sizes)
     reply = bytes(rng.randrange(256) for _ in range(700))
 
     def seg(src, dst, sp, dp, flags, seq, ack, body=b""):
@@ -205,10 +209,15 @@ def tcp_conversation(rng, client, server, sport, dport, sizes, order=None, isn=N
             return packets
     for off, n in extra:
         packets.append(to_s("PA", c_isn + 1 + off, data[off:off + n]))
+    for off, n in rewrite:
+        packets.append(to_s("PA", c_isn + 1 + off, bytes(b ^ 0x5A for b in data[off:off + n])))
     packets += [to_c("PA", s_isn + 1, reply[:400]), to_c("PA", s_isn + 401, reply[400:])]
     end = c_isn + 1 + len(data)
     packets += [to_s("FA", end), to_c("FA", s_isn + 1 + len(reply)), to_s("A", end + 1)]
     return packets
+
+
+HTTP_ADMIN_REQUEST = b"GET /admin/users HTTP/1.1\r\nHost: example.org\r\n\r\n"
 
 
 def streams_packets():
@@ -225,6 +234,10 @@ def streams_packets():
         tcp_conversation(rng, "10.1.0.5", "10.1.0.2", 40003, 8080, [200] * 3, syn=False),
         tcp_conversation(rng, "2001:db8::a", "2001:db8::b", 40004, 443, [600, 600, 100], order=[1, 0, 2], v6=True),
         tcp_conversation(rng, "10.2.0.1", "10.2.0.2", 40005, 25, [250] * 4, order=[3, 2, 1, 0], vlan=7),
+        # a web request split in the middle of its path ("GET /adm", "in/...")
+        tcp_conversation(rng, "10.1.0.6", "10.1.0.2", 40006, 80, [8, 40], data=HTTP_ADMIN_REQUEST),
+        # a retransmission that carries other bytes than the first copy
+        tcp_conversation(rng, "10.1.0.7", "10.1.0.2", 40007, 80, [300] * 3, rewrite=[(200, 200)]),
     ]
     # Conversations interleave, one packet of each in turn.
     packets = []

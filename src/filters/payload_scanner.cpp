@@ -61,6 +61,55 @@ bool decode_literal(const std::string& text, std::string& bytes, std::string& er
     return true;
 }
 
+std::shared_ptr<hs_database_t> compile_patterns(const Args& args, const std::vector<const Arg*>& pattern_args,
+                                                PatternKind kind, unsigned mode, unsigned flags) {
+    if (pattern_args.size() > kMaxPatterns)
+        args.fail(*pattern_args[kMaxPatterns], fmt::format("takes at most {} patterns", kMaxPatterns));
+    std::vector<std::string> patterns;
+    for (const Arg* arg : pattern_args) {
+        const Arg& a = *arg;
+        if (a.kind != Arg::Kind::string) args.fail(a, "write each pattern in double quotes");
+        std::string bytes = a.value;
+        if (kind == PatternKind::literal) {
+            std::string error;
+            if (!decode_literal(a.value, bytes, error)) args.fail(a, error);
+        }
+        if (bytes.empty()) args.fail(a, "the pattern is empty");
+        patterns.push_back(bytes);
+    }
+    std::string key = fmt::format("{}\x1f{}\x1f{}", kind == PatternKind::literal ? "lit" : "re", flags, mode);
+    for (const auto& p : patterns) key += fmt::format("\x1f{}:{}", p.size(), p);
+
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    std::shared_ptr<hs_database_t> database = g_cache[key].lock();
+    if (database) return database;
+    std::vector<const char*> expressions;
+    std::vector<size_t> lengths;
+    std::vector<unsigned> all_flags(patterns.size(), flags), ids(patterns.size());
+    for (size_t i = 0; i < patterns.size(); i++) {
+        expressions.push_back(patterns[i].c_str());
+        lengths.push_back(patterns[i].size());
+        ids[i] = static_cast<unsigned>(i);
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* error = nullptr;
+    hs_error_t rc = kind == PatternKind::literal
+                        ? hs_compile_lit_multi(expressions.data(), all_flags.data(), ids.data(), lengths.data(),
+                                               static_cast<unsigned>(patterns.size()), mode, nullptr, &db, &error)
+                        : hs_compile_multi(expressions.data(), all_flags.data(), ids.data(),
+                                           static_cast<unsigned>(patterns.size()), mode, nullptr, &db, &error);
+    if (rc != HS_SUCCESS) {
+        std::string message = error && error->message ? error->message : "Hyperscan cannot compile it";
+        int which = error ? error->expression : -1;
+        hs_free_compile_error(error);
+        if (which >= 0 && static_cast<size_t>(which) < patterns.size()) args.fail(*pattern_args[size_t(which)], message);
+        args.fail(message);
+    }
+    database = std::shared_ptr<hs_database_t>(db, hs_free_database);
+    g_cache[key] = database;
+    return database;
+}
+
 PayloadScanner::PayloadScanner(FilterContext& ctx, Kind kind)
     : no_match_(ctx.drop_reason("no_match")), scanned_bytes_(ctx.counter("scanned_bytes")) {
     const Args& args = ctx.args();
@@ -69,60 +118,14 @@ PayloadScanner::PayloadScanner(FilterContext& ctx, Kind kind)
     std::vector<const Arg*> pattern_args;
     bool nocase = false;
     ArgReader(args).remaining("pattern", pattern_args, 1).option("nocase", nocase).complete();
-    if (pattern_args.size() > kMaxPatterns)
-        args.fail(*pattern_args[kMaxPatterns], fmt::format("takes at most {} patterns", kMaxPatterns));
     unsigned flags = nocase ? HS_FLAG_CASELESS : 0;
     if (kind == Kind::regex) flags |= HS_FLAG_DOTALL;
-
-    std::vector<std::string> patterns;
-    for (const Arg* arg : pattern_args) {
-        const Arg& a = *arg;
-        if (a.kind != Arg::Kind::string) args.fail(a, "write each pattern in double quotes");
-        std::string bytes = a.value;
-        if (kind == Kind::literal) {
-            std::string error;
-            if (!decode_literal(a.value, bytes, error)) args.fail(a, error);
-        }
-        if (bytes.empty()) args.fail(a, "the pattern is empty");
-        patterns.push_back(bytes);
-    }
-    std::string key = fmt::format("{}\x1f{}", kind == Kind::literal ? "lit" : "re", flags);
-    for (const auto& p : patterns) key += fmt::format("\x1f{}:{}", p.size(), p);
-
-    {
-        std::lock_guard<std::mutex> lock(g_cache_mutex);
-        database_ = g_cache[key].lock();
-        if (!database_) {
-            std::vector<const char*> expressions;
-            std::vector<size_t> lengths;
-            std::vector<unsigned> all_flags(patterns.size(), flags), ids(patterns.size());
-            for (size_t i = 0; i < patterns.size(); i++) {
-                expressions.push_back(patterns[i].c_str());
-                lengths.push_back(patterns[i].size());
-                ids[i] = static_cast<unsigned>(i);
-            }
-            hs_database_t* db = nullptr;
-            hs_compile_error_t* error = nullptr;
-            hs_error_t rc =
-                kind == Kind::literal
-                    ? hs_compile_lit_multi(expressions.data(), all_flags.data(), ids.data(), lengths.data(),
-                                           static_cast<unsigned>(patterns.size()), HS_MODE_VECTORED, nullptr, &db, &error)
-                    : hs_compile_multi(expressions.data(), all_flags.data(), ids.data(),
-                                       static_cast<unsigned>(patterns.size()), HS_MODE_VECTORED, nullptr, &db, &error);
-            if (rc != HS_SUCCESS) {
-                std::string message = error && error->message ? error->message : "Hyperscan cannot compile it";
-                int which = error ? error->expression : -1;
-                hs_free_compile_error(error);
-                if (which >= 0 && static_cast<size_t>(which) < patterns.size()) args.fail(*pattern_args[size_t(which)], message);
-                args.fail(message);
-            }
-            database_ = std::shared_ptr<hs_database_t>(db, hs_free_database);
-            g_cache[key] = database_;
-        }
-    }
+    database_ = compile_patterns(args, pattern_args,
+                                 kind == Kind::literal ? PatternKind::literal : PatternKind::regex,
+                                 HS_MODE_VECTORED, flags);
     if (hs_alloc_scratch(database_.get(), &scratch_) != HS_SUCCESS)
         throw RuntimeError(fmt::format("{}: cannot allocate Hyperscan scratch space", ctx.node_name()));
-    for (size_t i = 0; i < patterns.size(); i++) hits_.push_back(&ctx.counter(fmt::format("pattern{}", i + 1)));
+    for (size_t i = 0; i < pattern_args.size(); i++) hits_.push_back(&ctx.counter(fmt::format("pattern{}", i + 1)));
     linear_.resize(262144);
 }
 

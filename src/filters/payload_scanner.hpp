@@ -40,12 +40,23 @@ private:
     DropReason no_match_;
     uint64_t& scanned_bytes_;
     std::vector<uint64_t*> hits_;  // by pattern
-    // Enough for any rule set written by hand; Hyperscan compiles more, slowly.
-    static constexpr size_t kMaxPatterns = 1000;
     // A chain with more pieces than fit here is scanned from a linear copy.
     static constexpr unsigned kMaxSpans = 16;
     std::vector<uint8_t> linear_;
 };
+
+enum class PatternKind { literal, regex };
+
+// Compiles the patterns (arguments in double quotes; literals with \xHH
+// escapes) for Hyperscan in `mode` (HS_MODE_VECTORED, HS_MODE_STREAM), each
+// with `flags`. Every worker's instance of the same filter shares the
+// database that the first compiled. A pattern that Hyperscan refuses is a
+// ConfigError at that pattern.
+std::shared_ptr<hs_database_t> compile_patterns(const Args& args, const std::vector<const Arg*>& patterns,
+                                                PatternKind kind, unsigned mode, unsigned flags);
+
+// Enough for any rule set written by hand; Hyperscan compiles more, slowly.
+inline constexpr size_t kMaxPatterns = 1000;
 
 // The filter type of each kind, for SL_REGISTER_FILTER.
 template <PayloadScanner::Kind K>

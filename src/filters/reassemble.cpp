@@ -7,7 +7,10 @@
 // In-order bytes are never copied (the chunk points into the packet);
 // out-of-order bytes are copied once into a bounded pool and their packets
 // go on. Overlaps keep the bytes that came first. Gaps held past the bounds
-// are given up (stream_gap) and the stream goes on.
+// are given up (stream_gap) and the stream goes on. depth=BYTES keeps the
+// first BYTES of each direction (the rest counted as stream_depth_bytes):
+//
+//   rx | reassemble depth=4096 | streams "heads/"
 #include <sl/filter.hpp>
 #include <sl/stream.hpp>
 
@@ -30,6 +33,7 @@ private:
             .option("held", c.held_bytes, 2048, 1u << 30)
             .option("segments", c.held_segments, 1, 65535)
             .option("pool", pool_kib, 64, 64ull << 20)
+            .option("depth", c.depth, 1)
             .complete();
         c.flows.idle_timeout_ns = idle_s * 1'000'000'000;
         c.held_total = pool_kib * 1024;
@@ -47,5 +51,5 @@ SL_REGISTER_FILTER(Reassemble,
                                   .access = sl::Access::headers,
                                   .flags = sl::kMakesStreams,
                                   .summary = "put each TCP connection's bytes in order, per direction, for stream filters",
-                                  .usage = "reassemble [flows=N] [idle=SECONDS] [held=BYTES] [segments=N] [pool=KIB]",
+                                  .usage = "reassemble [flows=N] [idle=SECONDS] [held=BYTES] [segments=N] [pool=KIB] [depth=BYTES]",
                                   .drops = ""})

@@ -10,7 +10,6 @@
 //
 // It takes every packet (the bytes are its output). The folder must be
 // empty or new: files of an earlier run would mix with this one's.
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -116,15 +115,8 @@ private:
 
     // tcpflow's name for the direction's file, with the connection suffix.
     static void name(char* out, size_t size, const sl::FlowEndpoints& ep, unsigned d, unsigned suffix) {
-        char host[2][INET6_ADDRSTRLEN];
-        for (unsigned k = 0; k < 2; k++) {
-            const uint8_t* a = ep.addr[k];
-            if (ep.ipv6) inet_ntop(AF_INET6, a, host[k], sizeof(host[k]));
-            else std::snprintf(host[k], sizeof(host[k]), "%03u.%03u.%03u.%03u", a[0], a[1], a[2], a[3]);
-        }
-        int n = std::snprintf(out, size, "%s.%05u-%s.%05u", host[d], ep.port[d], host[1 - d], ep.port[1 - d]);
-        if (ep.vlan_outer && n > 0) n += std::snprintf(out + n, size - static_cast<size_t>(n), "--%u", ep.vlan_outer);
-        if (suffix > 1 && n > 0) std::snprintf(out + n, size - static_cast<size_t>(n), "c%u", suffix - 1);
+        size_t n = sl::stream_name(out, size, ep, d);
+        if (suffix > 1) std::snprintf(out + n, size - n, "c%u", suffix - 1);
     }
 
     int open_file(const sl::StreamChunk& c, Entry& e) noexcept {

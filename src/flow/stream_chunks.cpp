@@ -4,7 +4,11 @@
 // field left on a reused mbuf finds nothing.
 #include <sl/stream.hpp>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <array>
+#include <cstdio>
 
 #include <fmt/format.h>
 #include <rte_errno.h>
@@ -59,6 +63,21 @@ void attach_stream_chunk(const Burst& burst, uint16_t i, const StreamChunk* chun
     t_next = (t_next + 1) % kRing;
     t_ring[at] = {m, chunk};
     field(m) = at + 1;
+}
+
+size_t stream_name(char* out, size_t size, const FlowEndpoints& ep, unsigned d) noexcept {
+    if (size == 0) return 0;
+    char host[2][INET6_ADDRSTRLEN];
+    for (unsigned k = 0; k < 2; k++) {
+        const uint8_t* a = ep.addr[k];
+        if (ep.ipv6) inet_ntop(AF_INET6, a, host[k], sizeof(host[k]));
+        else std::snprintf(host[k], sizeof(host[k]), "%03u.%03u.%03u.%03u", a[0], a[1], a[2], a[3]);
+    }
+    d &= 1;
+    int n = std::snprintf(out, size, "%s.%05u-%s.%05u", host[d], ep.port[d], host[1 - d], ep.port[1 - d]);
+    if (ep.vlan_outer && n > 0 && static_cast<size_t>(n) < size)
+        n += std::snprintf(out + n, size - static_cast<size_t>(n), "--%u", ep.vlan_outer);
+    return n < 0 ? 0 : std::min(static_cast<size_t>(n), size - 1);
 }
 
 const StreamChunk* stream_chunk(const Burst& burst, uint16_t i) noexcept {

@@ -45,7 +45,9 @@ struct Direction {
     uint16_t held_count;
     uint8_t started;
     uint8_t gap;         // the next chunk follows bytes never seen
+    uint32_t past_depth; // how far past the depth segments reached (counted in stream_depth_bytes)
 };
+static_assert(sizeof(Direction) == 32);
 
 struct FlowState {
     Direction dir[2];
@@ -73,10 +75,13 @@ struct TcpStreams::Impl {
     uint64_t& gap_bytes;
     uint64_t& overlap_bytes;
     uint64_t& held_full;
+    uint64_t& depth_bytes;
+    uint64_t depth;  // config.depth, or no limit
 
     Impl(FilterContext& ctx, const TcpStreamsConfig& c)
         : config(c), gaps(ctx.counter("stream_gap")), gap_bytes(ctx.counter("stream_gap_bytes")),
-          overlap_bytes(ctx.counter("stream_overlap_bytes")), held_full(ctx.counter("stream_held_full")) {}
+          overlap_bytes(ctx.counter("stream_overlap_bytes")), held_full(ctx.counter("stream_held_full")),
+          depth_bytes(ctx.counter("stream_depth_bytes")), depth(c.depth ? c.depth : UINT64_MAX) {}
     ~Impl() { rte_free(pool); }
 
     Held* take_block() noexcept {
@@ -126,6 +131,8 @@ struct TcpStreams::Impl {
     // Copies [from, to) of the stream, which the packet holds from packet
     // offset `at` on, into held blocks, leaving out what is held already.
     void hold(Direction& d, const rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
+        // Bytes past the depth are never delivered: not worth holding.
+        to = std::min(to, std::max(from, depth));
         PacketView whole(m, UINT32_MAX, nullptr);
         Held** link = &d.held;
         uint64_t cur = from;
@@ -190,7 +197,8 @@ struct TcpStreams::Impl {
         c.length += n;
     }
 
-    // One TCP segment of flow `flow`; returns the chunk it made, or null.
+    // One TCP segment of flow `flow`; returns the chunk it made (of length 0
+    // when it brought nothing new), or null when it is no TCP segment.
     const StreamChunk* segment(const Burst& burst, uint16_t i, const Flow& flow) noexcept;
 };
 
@@ -230,10 +238,21 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
     if (chunk_count == chunks.size()) return nullptr;
     StreamChunk& c = chunks[chunk_count];
     c = {table.get(), state->serial, d.next, flow.id, 0, spans.data() + span_count, 0, flow.direction, 0};
-    if (seg_end <= static_cast<int64_t>(d.next)) {
+    // Bytes past the depth are counted once each, by how far the segments
+    // reached (as tcpflow's files would hold them), whatever their order.
+    if (seg_len && seg_end > 0 && static_cast<uint64_t>(seg_end) > depth) {
+        auto reach = static_cast<uint32_t>(std::min<uint64_t>(static_cast<uint64_t>(seg_end) - depth, UINT32_MAX));
+        if (reach > d.past_depth) {
+            depth_bytes += reach - d.past_depth;
+            d.past_depth = reach;
+        }
+    }
+    if (d.next >= depth) {
+        // Nothing more to deliver: the chunk only names the flow.
+        if (seg_end > static_cast<int64_t>(d.next)) c.offset = d.next = static_cast<uint64_t>(seg_end);
+    } else if (seg_end <= static_cast<int64_t>(d.next)) {
         // Nothing new: a retransmission, a keep-alive, a pure ACK.
         overlap_bytes += seg_len;
-        if (!ends) return nullptr;
     } else if (rel <= static_cast<int64_t>(d.next)) {
         auto skip = static_cast<uint32_t>(static_cast<int64_t>(d.next) - rel);
         overlap_bytes += skip;
@@ -264,8 +283,10 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
             c.flags |= kStreamGap;
             drain(d, c);
         }
-        if (c.length == 0 && !ends) return nullptr;
     }
+    // Past the depth the chunk still names its flow, with the bytes before
+    // the depth only (the spans keep what is cut; readers stop at length).
+    if (c.offset + c.length > depth) c.length = static_cast<uint32_t>(c.offset < depth ? depth - c.offset : 0);
     if (ends) c.flags |= kStreamEnd;
     chunk_count++;
     return &c;

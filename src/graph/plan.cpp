@@ -298,12 +298,20 @@ private:
             unmade[i] = any;
             return any;
         };
+        // A packet carries one chunk: two makers would give a packet that
+        // both see two, and the readers after the first the second's.
+        size_t maker = 0;
         for (size_t i = 1; i < nodes().size(); i++) {
             const PlanNode& n = nodes()[i];
+            if ((flags(i) & kMakesStreams) && maker)
+                throw ConfigError(n.where, fmt::format("a graph has one stream maker; {} is a second", n.filter_name()),
+                                  fmt::format("name the first one's output and read it on every branch: "
+                                              "tcp = rx | {}; tcp | ...", nodes()[maker].filter_name()));
+            if (flags(i) & kMakesStreams) maker = i;
             if ((flags(i) & kMakesStreams) && n.ways_in > 1)
                 throw ConfigError(n.where, fmt::format("{} makes streams and must be reached by one path; {} lead here",
                                                        n.filter_name(), n.ways_in),
-                                  "put it before the branches, or give each branch its own");
+                                  "put it before the branches");
             if ((flags(i) & kReadsStreams) && reached_unmade(i))
                 throw ConfigError(n.where, fmt::format("{} reads TCP streams: put reassemble before it", n.filter_name()),
                                   fmt::format("rx | bpf \"tcp\" | reassemble | {}", n.filter_name()));

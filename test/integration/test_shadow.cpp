@@ -32,8 +32,12 @@ Outcome outcome(Harness& h, const Result& r, const std::string& outdir, const st
     o.status = r.status;
     if (fs::exists(outdir))
         for (const auto& e : fs::directory_iterator(outdir)) {
-            if (e.is_regular_file()) {
+            if (e.is_regular_file() && e.path().extension() == ".pcap") {
                 o.files[e.path().filename()] = read_capture(e.path());
+                continue;
+            }
+            if (e.is_regular_file()) {  // a match report, as one record
+                o.files[e.path().filename()] = {Record{0, 0, slurp(e.path())}};
                 continue;
             }
             // A folder of streams: each file's bytes as one record.

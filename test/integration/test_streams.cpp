@@ -19,6 +19,40 @@ protected:
         EXPECT_EQ(r.status, 0) << r.err;
         return files_in(out, "report.xml");
     }
+    // What `tshark -z follow,tcp,raw` gives for the connection between two
+    // "ADDR:PORT" endpoints: the bytes each sent, first sender first.
+    std::pair<std::string, std::string> tshark_follow(const std::string& in, const std::string& a, const std::string& b) {
+        Result r = run("tshark -r " + quote(in) + " -q -z " + quote("follow,tcp,raw," + a + "," + b));
+        EXPECT_EQ(r.status, 0) << r.err;
+        std::pair<std::string, std::string> bytes;
+        std::istringstream lines(r.out);
+        bool body = false;
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("Node 1:", 0) == 0) body = true;
+            if (!body || line.empty() || line[0] == '=' || line.rfind("Node", 0) == 0) continue;
+            // Lines of the second sender are indented by a tab.
+            std::string& to = line[0] == '\t' ? bytes.second : bytes.first;
+            for (size_t i = line.find_first_not_of('\t'); i + 1 < line.size(); i += 2)
+                to += static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16));
+        }
+        return bytes;
+    }
+    // The bytes of every stream direction of streams.pcap: tcpflow's, but
+    // for the one connection whose retransmission carries other bytes than
+    // the first copy. tcpflow writes the last copy over the first; we keep
+    // the first, as the Linux and BSD stacks do and as Wireshark's follow
+    // does, so that connection comes from tshark.
+    std::map<std::string, std::string> reference_streams() {
+        std::string in = sample("streams.pcap");
+        auto files = tcpflow(in);
+        auto [client, server] = tshark_follow(in, "10.1.0.7:40007", "10.1.0.2:80");
+        std::string& rewritten = files["010.001.000.007.40007-010.001.000.002.00080"];
+        EXPECT_EQ(client.size(), 900u);
+        EXPECT_NE(client, rewritten);
+        EXPECT_EQ(server, files["010.001.000.002.00080-010.001.000.007.40007"]);
+        rewritten = client;
+        return files;
+    }
     static std::map<std::string, std::string> files_in(const fs::path& folder, const std::string& except = "") {
         std::map<std::string, std::string> files;
         for (const auto& e : fs::directory_iterator(folder))
@@ -30,9 +64,10 @@ protected:
 TEST_F(Streams, EveryStreamDirectionIsTcpflowsByteForByte) {
     // Reordering, a retransmission, overlaps, sequence wrap-around, a RST
     // mid-stream, a capture that starts mid-stream, IPv6 and VLAN.
+    // A retransmission with other bytes (tshark's reading, see above).
     std::string in = sample("streams.pcap");
-    auto expected = tcpflow(in);
-    ASSERT_EQ(expected.size(), 11u);
+    auto expected = reference_streams();
+    ASSERT_EQ(expected.size(), 15u);
     for (const char* workers : {"1", "2"}) {
         std::string out = path(std::string("w") + workers);
         Result r = replay({"-q", "--workers", workers, "-o", out, "--stats-json", out + ".json", "-e",
@@ -41,10 +76,10 @@ TEST_F(Streams, EveryStreamDirectionIsTcpflowsByteForByte) {
         EXPECT_EQ(files_in(fs::path(out) / "flows"), expected) << workers << " workers";
         Stats s = stats_of(out + ".json");
         expect_conservation(s);
-        EXPECT_EQ(s.of("reassemble#1", "flows"), 6u);
+        EXPECT_EQ(s.of("reassemble#1", "flows"), 8u);
         EXPECT_EQ(s.of("reassemble#1", "stream_gap"), 0u);
         EXPECT_GT(s.of("reassemble#1", "stream_overlap_bytes"), 0u);  // the retransmission and the overlaps
-        EXPECT_EQ(s.of("streams#1", "files"), 11u);
+        EXPECT_EQ(s.of("streams#1", "files"), 15u);
     }
 }
 
@@ -159,6 +194,170 @@ TEST_F(Streams, AFolderHoldingAnEarlierRunsFilesIsRefused) {
     Result r = replay({"-o", path("out"), "-e", "rx | reassemble | streams \"flows\"", sample("streams.pcap")});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("is not empty"), std::string::npos) << r.err;
+}
+
+// A literal for stream-match: every byte as \xHH.
+std::string escaped(const std::string& bytes) {
+    std::string out;
+    char hex[5];
+    for (unsigned char b : bytes) {
+        std::snprintf(hex, sizeof(hex), "\\x%02x", b);
+        out += hex;
+    }
+    return out;
+}
+
+// The report's lines, sorted: workers append in any order.
+std::vector<std::string> sorted_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+
+TEST_F(Streams, AMatchSplitOverSegmentsIsFoundWithItsFlowAndOffset) {
+    std::string in = sample("streams.pcap");
+    auto tf = tcpflow(in);
+    // Patterns over segment boundaries: after a reordering, across the
+    // sequence wrap-around, in IPv6 and VLAN flows whose segments came in
+    // reverse order, and one inside a single segment.
+    struct Cut { const char* stream; size_t at, length; };
+    const Cut cuts[] = {
+        {"010.001.000.001.40000-010.001.000.002.00080", 590, 20},
+        {"010.001.000.003.40001-010.001.000.002.00080", 790, 20},
+        {"2001:db8::a.40004-2001:db8::b.00443", 590, 20},
+        {"010.002.000.001.40005-010.002.000.002.00025--7", 490, 20},
+        {"010.001.000.002.00080-010.001.000.001.40000", 100, 20},
+    };
+    std::vector<std::string> patterns;
+    for (const Cut& c : cuts) {
+        ASSERT_GE(tf[c.stream].size(), c.at + c.length) << c.stream;
+        patterns.push_back(tf[c.stream].substr(c.at, c.length));
+    }
+    // The oracle: where each pattern first ends in each of tcpflow's files.
+    std::vector<std::string> expected;
+    for (size_t p = 0; p < patterns.size(); p++)
+        for (const auto& [name, bytes] : tf) {
+            size_t at = bytes.find(patterns[p]);
+            if (at != std::string::npos)
+                expected.push_back(name + "\t" + std::to_string(p + 1) + "\t" + std::to_string(at + patterns[p].size()));
+        }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_EQ(expected.size(), patterns.size());
+
+    std::string quoted;
+    for (const auto& p : patterns) quoted += " \"" + escaped(p) + "\"";
+    for (const char* workers : {"1", "2"}) {
+        std::string out = path(std::string("w") + workers);
+        Result r = replay({"-q", "--workers", workers, "-o", out, "--stats-json", out + ".json", "-e",
+                           "tcp = rx | reassemble\n"
+                           "tcp | stream-match" + quoted + " report=\"matches.tsv\" | pcap \"stream.pcap\"\n"
+                           "rx | match" + quoted + " | pcap \"packet.pcap\"",
+                           in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(sorted_lines(slurp(fs::path(out) / "matches.tsv")), expected) << workers << " workers";
+        Stats s = stats_of(out + ".json");
+        expect_conservation(s);
+        // One packet completes each match; per packet, only the pattern
+        // inside one segment is found.
+        EXPECT_EQ(records_in(out + "/stream.pcap"), patterns.size());
+        EXPECT_EQ(records_in(out + "/packet.pcap"), 1u);
+        for (size_t p = 1; p <= patterns.size(); p++)
+            EXPECT_EQ(s.of("stream-match#1", "pattern" + std::to_string(p)), 1u) << p;
+        EXPECT_EQ(s.of("stream-match#1", "scan_failures"), 0u);
+    }
+}
+
+TEST_F(Streams, AFlowVerdictIsWhatTcpdumpKeepsOfTheFlowFromTheMatchOn) {
+    std::string in = sample("streams.pcap");
+    auto tf = tcpflow(in);
+    struct Case { std::string pattern; const char* client; uint16_t port; };
+    const Case cases[] = {
+        // a request whose path is split over two segments
+        {"GET /admin", "10.1.0.6", 40006},
+        // bytes inside one segment, past the sequence wrap-around
+        {tf["010.001.000.003.40001-010.001.000.002.00080"].substr(1000, 16), "10.1.0.3", 40001},
+    };
+    for (const Case& c : cases) {
+        std::string out = path(std::string("out-") + c.client);
+        Result r = replay({"-q", "-o", out, "--stats-json", out + ".json", "-e",
+                           "rx | reassemble | stream-match \"" + escaped(c.pattern) + "\" keep=flow | pcap \"flow.pcap\"",
+                           in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        expect_conservation(stats_of(out + ".json"));
+        // tcpdump's packets of the flow, from the one after which the
+        // client's bytes (in order in these connections) hold the pattern.
+        std::vector<Record> flow = read_capture(tcpdump_filter(
+            in, std::string("host ") + c.client + " and tcp port " + std::to_string(c.port), path("flow.pcap")));
+        std::string sent;
+        size_t first = 0;
+        for (; first < flow.size(); first++) {
+            const std::string& frame = flow[first].data;
+            ASSERT_GE(frame.size(), 54u);
+            ASSERT_EQ(frame[14], 0x45);  // no IP options: the TCP header is at 34
+            uint16_t sport = static_cast<uint16_t>(static_cast<uint8_t>(frame[34]) << 8 | static_cast<uint8_t>(frame[35]));
+            size_t data = 34 + 4 * (static_cast<uint8_t>(frame[46]) >> 4);
+            if (sport == c.port) sent += frame.substr(data);
+            if (sent.find(c.pattern) != std::string::npos) break;
+        }
+        ASSERT_LT(first, flow.size()) << c.client;
+        std::vector<Record> expected(flow.begin() + static_cast<long>(first), flow.end());
+        EXPECT_GT(expected.size(), 3u);  // the rest of the request, the reply, the FINs
+        EXPECT_EQ(read_capture(out + "/flow.pcap"), expected) << c.client;
+    }
+}
+
+TEST_F(Streams, AnEndAnchoredRegexMatchesWhereTheDirectionEnds) {
+    std::string in = sample("streams.pcap");
+    auto tf = tcpflow(in);
+    const std::string name = "010.001.000.001.40000-010.001.000.002.00080";  // closed by FIN
+    const std::string& bytes = tf[name];
+    std::string tail = bytes.substr(bytes.size() - 6);
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "-e",
+                       "rx | reassemble | stream-regex \"" + escaped(tail) + "$\" report=\"m.tsv\" | pcap \"m.pcap\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(slurp(fs::path(out) / "m.tsv"), name + "\t1\t" + std::to_string(bytes.size()) + "\n");
+    // Found by the FIN, which ends the direction.
+    std::vector<Record> kept = read_capture(out + "/m.pcap");
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(static_cast<uint8_t>(kept[0].data[47]) & 0x01, 0x01);
+}
+
+TEST_F(Streams, DepthKeepsTheFirstBytesOfEachDirection) {
+    std::string in = sample("streams.pcap");
+    auto tf = reference_streams();
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "--stats-json", out + ".json", "-e",
+                       "rx | reassemble depth=700 | streams \"heads\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto ours = files_in(fs::path(out) / "heads");
+    uint64_t cut = 0;
+    ASSERT_EQ(ours.size(), tf.size());
+    for (const auto& [name, bytes] : tf) {
+        EXPECT_EQ(ours[name], bytes.substr(0, 700)) << name;
+        cut += bytes.size() > 700 ? bytes.size() - 700 : 0;
+    }
+    Stats s = stats_of(out + ".json");
+    EXPECT_EQ(s.of("reassemble#1", "stream_depth_bytes"), cut);
+}
+
+TEST_F(Streams, StreamFilterMistakesAreConfigurationErrors) {
+    struct Case { const char* graph; const char* message; };
+    const Case cases[] = {
+        {"rx | stream-match \"GET\"", "stream-match reads TCP streams: put reassemble before it"},
+        {"rx | reassemble | stream-match \"GET\" keep=flows", "keep=packet"},
+        {"rx | reassemble | stream-regex \"(\"", "stream-regex"},
+        {"rx | reassemble | stream-match", "needs at least one pattern"},
+        {"rx | reassemble | streams \"a\"\nrx | reassemble | streams \"b\"", "one stream maker"},
+        {"rx | reassemble depth=0 | streams \"a\"", "depth"},
+    };
+    for (const Case& c : cases) {
+        Result r = replay({"-o", path("out"), "-e", c.graph, sample("streams.pcap")});
+        EXPECT_EQ(r.status, 2) << c.graph;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << c.graph << "\n" << r.err;
+    }
 }
 
 }  // namespace

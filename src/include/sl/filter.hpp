@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 6;
+inline constexpr uint32_t kSdkAbiVersion = 7;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense

@@ -49,23 +49,38 @@ struct StreamChunk {
     uint8_t direction;       // as sl::Flow
     uint8_t flags;           // StreamFlag bits
 
-    // Calls f(const uint8_t* bytes, uint32_t length) for each piece in
-    // order; stops early and returns false when f returns false.
+    // Calls f(const uint8_t* bytes, uint32_t length) for each piece of the
+    // chunk's `length` bytes in order; stops early and returns false when f
+    // returns false. The spans may hold more than `length` bytes (a maker
+    // cuts a chunk at its depth by its length).
     template <class F>
     bool for_each_span(F&& f) const {
-        for (uint16_t s = 0; s < span_count; s++)
-            if (!f(spans[s].data, spans[s].length)) return false;
+        uint32_t left = length;
+        for (uint16_t s = 0; s < span_count && left; s++) {
+            uint32_t n = spans[s].length < left ? spans[s].length : left;
+            left -= n;
+            if (!f(spans[s].data, n)) return false;
+        }
         return true;
     }
 };
 
-// The chunk packet i brought, or null (a pure ACK, a retransmission, a
-// packet of no TCP stream).
+// The chunk packet i brought, or null for a packet of no TCP stream. Every
+// TCP packet of a flow gets one: a packet that brought no new bytes (a pure
+// ACK, a retransmission, a segment held until the bytes before it come) gets
+// a chunk of length 0, which still names its flow and direction.
 const StreamChunk* stream_chunk(const Burst& burst, uint16_t i) noexcept;
 
 // For stream makers: gives packet i `chunk` (null: none). Every packet a
 // maker sees must get a call, so that no stale chunk rides on a reused mbuf.
 void attach_stream_chunk(const Burst& burst, uint16_t i, const StreamChunk* chunk) noexcept;
+
+// tcpflow's name for the bytes one endpoint of a flow sent (direction 0:
+// the flow's first sender): SRCIP.SRCPORT-DSTIP.DSTPORT, IPv4 addresses as
+// four zero-padded octets, IPv6 ones as text, ports as five digits, and
+// "--VLAN" after a tagged flow's name. Writes at most `size` bytes with the
+// NUL; returns the name's length.
+size_t stream_name(char* out, size_t size, const FlowEndpoints& endpoints, unsigned direction) noexcept;
 
 struct TcpStreamsConfig {
     FlowTableConfig flows;
@@ -75,6 +90,9 @@ struct TcpStreamsConfig {
     uint32_t held_segments = 256;
     // All held bytes of the worker: the block pool's size.
     uint64_t held_total = 64ull << 20;
+    // Bytes of each direction delivered, from its start; the rest are
+    // neither held nor delivered (counted as stream_depth_bytes). 0: all.
+    uint64_t depth = 0;
 };
 
 // TCP reassembly on a flow table, for filters that make streams. Overlaps
