@@ -60,6 +60,10 @@ StreamScanner::StreamScanner(FilterContext& ctx, PatternKind kind)
     if (hs_alloc_scratch(database_.get(), &scratch_) != HS_SUCCESS)
         throw RuntimeError(fmt::format("{}: cannot allocate Hyperscan scratch space", ctx.node_name()));
     for (size_t i = 0; i < pattern_args.size(); i++) hits_.push_back(&ctx.counter(fmt::format("pattern{}", i + 1)));
+    // What a flow costs this filter once it has bytes both ways.
+    size_t stream_bytes = 0;
+    if (hs_stream_size(database_.get(), &stream_bytes) == HS_SUCCESS)
+        ctx.info("bytes_per_flow", sizeof(FlowScan) + 2 * stream_bytes);
 
     if (!report.empty()) {
         const Arg& arg = *args.option("report");

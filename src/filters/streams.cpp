@@ -9,7 +9,10 @@
 //   rx | bpf "tcp" | reassemble | streams "flows/"
 //
 // It takes every packet (the bytes are its output). The folder must be
-// empty or new: files of an earlier run would mix with this one's.
+// empty or new: files of an earlier run would mix with this one's. Bytes
+// are gathered per direction (buffer=KIB for all directions of a worker,
+// 0 to write each chunk at once) and are in their file when the direction
+// ends, its buffer is needed elsewhere, or the run ends.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -36,11 +39,18 @@ public:
           failed_(ctx.counter("write_failures")) {
         const sl::Arg* dir = nullptr;
         max_open_ = default_open(ctx.worker_count());
-        sl::ArgReader(ctx.args()).positional("folder", dir).option("open", max_open_, 4, 1u << 20).complete();
+        uint64_t buffer_kib = 32 * 1024;
+        sl::ArgReader(ctx.args())
+            .positional("folder", dir)
+            .option("open", max_open_, 4, 1u << 20)
+            .option("buffer", buffer_kib, 0, 16u << 20)
+            .complete();
         if (dir->value.empty()) ctx.args().fail(*dir, "the folder name is empty");
         dir_ = ctx.output_path(dir->value);
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         make_folder(ctx, *dir);
+        buffers_.resize(buffer_kib * 1024 / sizeof(Buffer));
+        for (Buffer& b : buffers_) give_back(&b);
     }
     ~Streams() override { close_all(); }
 
@@ -67,10 +77,26 @@ private:
         return static_cast<uint32_t>(std::clamp<uint64_t>(spare / std::max(workers, 1u), 4, 1u << 20));
     }
 
+    struct Buffer;
     struct Entry {
         uint64_t serial = 0;
         int fd[2] = {-1, -1};
+        Buffer* buffer[2] = {nullptr, nullptr};
         uint8_t suffix[2] = {0, 0};  // 0: not named yet; n: "c(n-1)", 1 being no suffix
+    };
+    // A stream direction's next bytes, gathered so that its file gets a few
+    // large writes instead of one per segment: a write costs the kernel far
+    // more than its bytes do. Buffers come from a pool of the worker; when
+    // none is free, the clock hand takes one from another direction, whose
+    // bytes are written first.
+    static constexpr uint32_t kBufferBytes = 4096 - 24;
+    struct Buffer {
+        Entry* owner;       // null when free
+        uint64_t offset;    // the stream offset of data[0]
+        uint32_t length;
+        uint8_t direction;
+        uint8_t data[kBufferBytes];
+        Buffer* next_free() noexcept { return reinterpret_cast<Buffer*>(offset); }
     };
     struct Maker {
         const sl::FlowTable* flows;
@@ -149,23 +175,88 @@ private:
     void write(const sl::StreamChunk& c) noexcept {
         if (c.length == 0 && !(c.flags & sl::kStreamEnd)) return;
         Entry& e = entry_of(c);
-        int& fd = e.fd[c.direction];
+        unsigned d = c.direction & 1;
+        int& fd = e.fd[d];
         if (c.length) {
             if (fd < 0 && (fd = open_file(c, e)) >= 0) open_count_++;
-            uint64_t at = c.offset;
-            bool ok = fd >= 0 && c.for_each_span([&](const uint8_t* p, uint32_t n) {
-                ssize_t w = pwrite(fd, p, n, static_cast<off_t>(at));
-                at += n;
-                return w == static_cast<ssize_t>(n);
-            });
-            if (ok) bytes_ += c.length;
-            else failed_++;
+            if (fd < 0) failed_++;
+            else buffer(e, d, c);
         }
         if ((c.flags & sl::kStreamEnd) && fd >= 0) {
+            flush(e, d);
             ::close(fd);
             fd = -1;
             open_count_--;
         }
+    }
+
+    // Adds the chunk to its direction's buffer, writing what the buffer
+    // held first when the chunk does not follow it or does not fit.
+    void buffer(Entry& e, unsigned d, const sl::StreamChunk& c) noexcept {
+        Buffer* b = e.buffer[d];
+        if (b && (c.offset != b->offset + b->length || b->length + c.length > kBufferBytes)) flush(e, d);
+        if (c.length > kBufferBytes) {  // as large as a buffer: straight to the file
+            write_through(e, d, c);
+            return;
+        }
+        if (!e.buffer[d]) {
+            b = take_buffer();
+            if (!b) {  // no pool (buffer=0)
+                write_through(e, d, c);
+                return;
+            }
+            b->owner = &e;
+            b->offset = c.offset;
+            b->length = 0;
+            b->direction = static_cast<uint8_t>(d);
+            e.buffer[d] = b;
+        }
+        b = e.buffer[d];
+        c.for_each_span([&](const uint8_t* p, uint32_t n) {
+            std::memcpy(b->data + b->length, p, n);
+            b->length += n;
+            return true;
+        });
+    }
+    void write_through(Entry& e, unsigned d, const sl::StreamChunk& c) noexcept {
+        uint64_t at = c.offset;
+        bool ok = c.for_each_span([&](const uint8_t* p, uint32_t n) {
+            ssize_t w = pwrite(e.fd[d], p, n, static_cast<off_t>(at));
+            at += n;
+            return w == static_cast<ssize_t>(n);
+        });
+        if (ok) bytes_ += c.length;
+        else failed_++;
+    }
+
+    // Writes the direction's buffered bytes and frees its buffer.
+    void flush(Entry& e, unsigned d) noexcept {
+        Buffer* b = e.buffer[d];
+        if (!b) return;
+        e.buffer[d] = nullptr;
+        if (b->length) {
+            ssize_t w = pwrite(e.fd[d], b->data, b->length, static_cast<off_t>(b->offset));
+            if (w == static_cast<ssize_t>(b->length)) bytes_ += b->length;
+            else failed_++;
+        }
+        give_back(b);
+    }
+    void give_back(Buffer* b) noexcept {
+        b->owner = nullptr;
+        b->length = 0;
+        b->offset = reinterpret_cast<uint64_t>(free_);
+        free_ = b;
+    }
+    Buffer* take_buffer() noexcept {
+        if (buffers_.empty()) return nullptr;
+        if (!free_) {
+            Buffer& victim = buffers_[clock_];
+            clock_ = clock_ + 1 == buffers_.size() ? 0 : clock_ + 1;
+            flush(*victim.owner, victim.direction);
+        }
+        Buffer* b = free_;
+        free_ = b->next_free();
+        return b;
     }
 
     // At most `open` files at once: past it, files of other flows close
@@ -187,10 +278,11 @@ private:
         return n;
     }
     void close(Entry& e) noexcept {
-        for (int& fd : e.fd)
-            if (fd >= 0) {
-                ::close(fd);
-                fd = -1;
+        for (unsigned d = 0; d < 2; d++)
+            if (e.fd[d] >= 0) {
+                flush(e, d);
+                ::close(e.fd[d]);
+                e.fd[d] = -1;
                 open_count_--;
             }
     }
@@ -207,6 +299,9 @@ private:
     uint32_t max_open_ = 256;
     uint32_t open_count_ = 0;
     std::vector<Maker> makers_;
+    std::vector<Buffer> buffers_;
+    Buffer* free_ = nullptr;
+    size_t clock_ = 0;
     size_t hand_ = 0;
     size_t hand_maker_ = 0;
 };
@@ -217,5 +312,5 @@ SL_REGISTER_FILTER(Streams, sl::FilterType{.name = "streams",
                                            .access = sl::Access::metadata,
                                            .flags = sl::kSink | sl::kReadsStreams,
                                            .summary = "write each TCP stream direction to a file, named as tcpflow does",
-                                           .usage = "streams \"DIR\" [open=FILES]",
+                                           .usage = "streams \"DIR\" [open=FILES] [buffer=KIB]",
                                            .drops = "write_error"})

@@ -195,6 +195,11 @@ FlowTable::FlowTable(FilterContext& ctx, const FlowTableConfig& config)
     // rte_hash names are process-wide: this table's address is unique while it lives.
     char name[RTE_HASH_NAMESIZE];
     std::snprintf(name, sizeof(name), "sl_flows_%p", static_cast<void*>(impl_.get()));
+    // What the table takes, for the node table: rte_hash keeps its keys,
+    // buckets and free-slot rings in DPDK's heap, beside the slots.
+    rte_malloc_socket_stats before{}, after{};
+    int socket = ctx.socket_id() < 0 ? 0 : ctx.socket_id();
+    bool measured = rte_malloc_get_socket_stats(socket, &before) == 0;
     rte_hash_parameters params{};
     params.name = name;
     params.entries = config.capacity;
@@ -216,6 +221,12 @@ FlowTable::FlowTable(FilterContext& ctx, const FlowTableConfig& config)
         if (!impl_->slots)
             throw RuntimeError(fmt::format("cannot allocate {} KiB of flow state",
                                            impl_->slot_stride * config.capacity / 1024));
+    }
+    if (measured && rte_malloc_get_socket_stats(socket, &after) == 0 &&
+        after.heap_allocsz_bytes > before.heap_allocsz_bytes) {
+        uint64_t bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes + sizeof(Record) * uint64_t{config.capacity};
+        ctx.info("flow_table_bytes", bytes);
+        ctx.info("bytes_per_flow", bytes / config.capacity);
     }
 }
 

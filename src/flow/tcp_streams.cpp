@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <sl/error.hpp>
 #include <sl/filter.hpp>
@@ -316,9 +317,15 @@ void TcpStreams::process(const Burst& burst) noexcept {
     Impl& s = *impl_;
     s.begin_walk();
     Flow flows[kMaxBurst];
-    for (uint16_t i = 0, end; i < burst.size();)
-        for (end = s.table->lookup(burst, flows, i); i < end; i++)
+    for (uint16_t i = 0, end; i < burst.size();) {
+        end = s.table->lookup(burst, flows, i);
+        // The flows' state is scattered over the table: ask for all of it
+        // before the first segment needs its own.
+        for (uint16_t k = i; k < end; k++)
+            if (flows[k].id != kNoFlow) rte_prefetch0(s.table->slot(flows[k].id));
+        for (; i < end; i++)
             attach_stream_chunk(burst, i, flows[i].id == kNoFlow ? nullptr : s.segment(burst, i, flows[i]));
+    }
 }
 
 void TcpStreams::end_all() noexcept { impl_->table->end_all(); }

@@ -68,12 +68,16 @@ TEST_F(Streams, EveryStreamDirectionIsTcpflowsByteForByte) {
     std::string in = sample("streams.pcap");
     auto expected = reference_streams();
     ASSERT_EQ(expected.size(), 15u);
-    for (const char* workers : {"1", "2"}) {
-        std::string out = path(std::string("w") + workers);
+    // Bytes gathered per direction in the default pool, written at once
+    // (buffer=0), and through a pool of one buffer that every direction
+    // takes from the last (buffer=4).
+    for (const char* workers : {"1", "2"})
+    for (const char* buffer : {"", " buffer=0", " buffer=4"}) {
+        std::string out = path(std::string("w") + workers + buffer);
         Result r = replay({"-q", "--workers", workers, "-o", out, "--stats-json", out + ".json", "-e",
-                           "rx | reassemble | streams \"flows\"", in});
+                           std::string("rx | reassemble | streams \"flows\"") + buffer, in});
         ASSERT_EQ(r.status, 0) << r.err;
-        EXPECT_EQ(files_in(fs::path(out) / "flows"), expected) << workers << " workers";
+        EXPECT_EQ(files_in(fs::path(out) / "flows"), expected) << workers << " workers," << buffer;
         Stats s = stats_of(out + ".json");
         expect_conservation(s);
         EXPECT_EQ(s.of("reassemble#1", "flows"), 8u);
@@ -175,6 +179,15 @@ TEST_F(Streams, ASynFloodFillsTheTableAndEvictsWithinItsBounds) {
     EXPECT_GE(evicted + 1024 * 2, flows);
     EXPECT_GT(evicted, 150000u);
     EXPECT_TRUE(fs::is_empty(fs::path(out) / "flows"));  // SYNs carry no bytes
+    // What a flow costs, whether busy or idle: the table is made whole at
+    // the start (rte_hash's keys and buckets, the record, reassembly's state).
+    for (const auto& n : s.json.at("nodes"))
+        if (n.at("name") == "reassemble#1") {
+            uint64_t per_flow = n.at("info").at("bytes_per_flow").get<uint64_t>();
+            EXPECT_GE(per_flow, 48u + 16u + 64u);  // at least the key, the record and the two directions
+            EXPECT_LE(per_flow, 256u);
+            EXPECT_EQ(n.at("info").at("flow_table_bytes").get<uint64_t>() / 1024, per_flow);
+        }
 }
 
 TEST_F(Streams, AStreamReaderWithoutReassembleBeforeItIsAConfigurationError) {
