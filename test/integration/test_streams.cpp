@@ -190,6 +190,59 @@ TEST_F(Streams, ASynFloodFillsTheTableAndEvictsWithinItsBounds) {
         }
 }
 
+// An Ethernet, IPv4, TCP frame from 10.9.0.<client> port 5000 to 10.9.0.254
+// port 80, with `payload` bytes of 'x'.
+std::string tcp_frame(uint8_t client, uint32_t seq, uint8_t flags, uint16_t payload) {
+    std::string f(54 + payload, 'x');
+    const uint8_t head[54] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00,                   // Ethernet
+                              0x45, 0, static_cast<uint8_t>((40 + payload) >> 8), static_cast<uint8_t>(40 + payload),
+                              0, 1, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, client, 10, 9, 0, 254,         // IPv4
+                              0x13, 0x88, 0, 80, static_cast<uint8_t>(seq >> 24), static_cast<uint8_t>(seq >> 16),
+                              static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq), 0, 0, 0, 0, 0x50, flags,
+                              0xff, 0xff, 0, 0, 0, 0};                                            // TCP
+    std::memcpy(f.data(), head, sizeof(head));
+    return f;
+}
+
+TEST_F(Streams, AFlowThatNeverClosesEndsIdleAndItsHeldBytesAreAGap) {
+    // One connection sends 100 bytes, then 100 more after a gap of 100 that
+    // never fills, and goes quiet; five minutes later ten other
+    // connections send 2,000 packets, enough bursts for the idle sweep to
+    // pass every place of the table.
+    std::string in = path("quiet.pcap");
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* d = pcap_dump_open(dead, in.c_str());
+    ASSERT_NE(d, nullptr);
+    auto put = [&](const std::string& frame, long second) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = 1700000000 + second;
+        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
+    };
+    put(tcp_frame(1, 1000, 0x02, 0), 0);
+    put(tcp_frame(1, 1001, 0x18, 100), 1);
+    put(tcp_frame(1, 1201, 0x18, 100), 2);
+    for (int k = 0; k < 2000; k++) put(tcp_frame(static_cast<uint8_t>(2 + k % 10), 7000, k < 10 ? 0x02 : 0x10, 0), 300);
+    pcap_dump_close(d);
+    pcap_close(dead);
+
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "--stats-json", out + ".json", "-e",
+                       "rx | reassemble flows=64 idle=60 | streams \"flows\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(out + ".json");
+    expect_conservation(s);
+    EXPECT_EQ(s.of("reassemble#1", "flows"), 11u);
+    EXPECT_EQ(s.of("reassemble#1", "flow_idle"), 1u);
+    EXPECT_EQ(s.of("reassemble#1", "flow_evicted"), 0u);
+    EXPECT_EQ(s.of("reassemble#1", "stream_gap"), 1u);
+    EXPECT_EQ(s.of("reassemble#1", "stream_gap_bytes"), 100u);
+    auto files = files_in(fs::path(out) / "flows");
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files.begin()->first, "010.009.000.001.05000-010.009.000.254.00080");
+    EXPECT_EQ(files.begin()->second, std::string(100, 'x'));
+}
+
 TEST_F(Streams, AStreamReaderWithoutReassembleBeforeItIsAConfigurationError) {
     Result r = replay({"-o", path("out"), "-e", "rx | streams \"flows\"", sample("streams.pcap")});
     EXPECT_EQ(r.status, 2);
