@@ -18,3 +18,15 @@ bench_capture() {
   fi
   echo "$in"
 }
+
+# The path of a capture of PACKETS packets of FLOWS concurrent TCP
+# connections for the stream benchmarks, generated (fixed seed) the first
+# time it is asked for.
+stream_capture() {
+  local in="$work/streams-$1-$2.pcap"
+  if [ ! -f "$in" ]; then
+    echo "generating $1 packets of $2 connections into $in" >&2
+    python3 scripts/gen-stream-capture.py "$in" "$1" "$2"
+  fi
+  echo "$in"
+}

@@ -17,11 +17,7 @@ flows=${3:-5000}
 scripts/setup.sh
 scripts/build.sh build
 . scripts/bench-common.sh
-in="$work/streams-$packets-$flows.pcap"
-if [ ! -f "$in" ]; then
-  echo "generating $packets packets of $flows connections into $in" >&2
-  python3 scripts/gen-stream-capture.py "$in" "$packets" "$flows"
-fi
+in=$(stream_capture "$packets" "$flows")
 patterns='"GET /admin" "password=" "/etc/passwd" "cmd.exe" "SELECT * FROM" "User-Agent: curl" "\x4d\x5a\x90\x00\x03" "\x7fELF\x02\x01"'
 
 # cycles per packet of NODE in the stats file

@@ -19,11 +19,7 @@ flows=${3:-5000}
 scripts/setup.sh tcpflow
 scripts/build.sh build
 . scripts/bench-common.sh
-in="$work/streams-$packets-$flows.pcap"
-if [ ! -f "$in" ]; then
-  echo "generating $packets packets of $flows connections into $in" >&2
-  python3 scripts/gen-stream-capture.py "$in" "$packets" "$flows"
-fi
+in=$(stream_capture "$packets" "$flows")
 
 out=${OUT:-/dev/shm/sl-bench-streams.$$}
 mkdir -p "$out"
