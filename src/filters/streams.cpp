@@ -50,6 +50,7 @@ public:
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         make_folder(ctx, *dir);
         buffers_.resize(buffer_kib * 1024 / sizeof(Buffer));
+        free_.reserve(buffers_.size());
         for (Buffer& b : buffers_) give_back(&b);
     }
     ~Streams() override { close_all(); }
@@ -96,7 +97,6 @@ private:
         uint32_t length;
         uint8_t direction;
         uint8_t data[kBufferBytes];
-        Buffer* next_free() noexcept { return reinterpret_cast<Buffer*>(offset); }
     };
     struct Maker {
         const sl::FlowTable* flows;
@@ -244,18 +244,17 @@ private:
     void give_back(Buffer* b) noexcept {
         b->owner = nullptr;
         b->length = 0;
-        b->offset = reinterpret_cast<uint64_t>(free_);
-        free_ = b;
+        free_.push_back(b);  // within the capacity reserved for every buffer
     }
     Buffer* take_buffer() noexcept {
         if (buffers_.empty()) return nullptr;
-        if (!free_) {
+        if (free_.empty()) {
             Buffer& victim = buffers_[clock_];
             clock_ = clock_ + 1 == buffers_.size() ? 0 : clock_ + 1;
             flush(*victim.owner, victim.direction);
         }
-        Buffer* b = free_;
-        free_ = b->next_free();
+        Buffer* b = free_.back();
+        free_.pop_back();
         return b;
     }
 
@@ -300,7 +299,7 @@ private:
     uint32_t open_count_ = 0;
     std::vector<Maker> makers_;
     std::vector<Buffer> buffers_;
-    Buffer* free_ = nullptr;
+    std::vector<Buffer*> free_;
     size_t clock_ = 0;
     size_t hand_ = 0;
     size_t hand_maker_ = 0;

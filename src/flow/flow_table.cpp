@@ -244,6 +244,7 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
     for (uint16_t i = from; i < count; i++) {
         flows[i] = {};
         t.now = std::max(t.now, timestamp_ns(burst[i]));
+        if (t.config.ports_only && !(meta(burst[i]).flags & kHasPorts)) continue;
         if (!key_of(burst, i, keys[n], from_b[n], tcp_flags[n])) continue;
         key_ptrs[n] = &keys[n];
         index[n++] = i;

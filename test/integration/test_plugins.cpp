@@ -97,6 +97,18 @@ protected:
         ASSERT_TRUE(g_built->error.empty()) << g_built->error;
     }
     std::string example(const std::string& name) { return g_built->examples + "/" + name + ".so"; }
+    // Connections among tcpdump_flows(): flow_top's table holds both
+    // directions of one as one flow.
+    static size_t connections_of(const std::map<std::string, uint64_t>& flows) {
+        std::set<std::string> connections;
+        for (const auto& [flow, packets] : flows) {
+            std::istringstream w(flow);
+            std::string proto, a, arrow, b;
+            w >> proto >> a >> arrow >> b;
+            connections.insert(proto + " " + std::min(a, b) + " " + std::max(a, b));
+        }
+        return connections.size();
+    }
     std::string broken(const std::string& name) { return g_built->broken + "/" + name + ".so"; }
 
     // tcpdump -nn -q's flows: "IP 10.0.0.1.4000 > 10.0.0.2.5000: UDP, length 3000"
@@ -214,7 +226,8 @@ TEST_F(Plugins, AStatefulPluginCountsEveryFlowAsTcpdumpSeesIt) {
     ASSERT_EQ(r.status, 0) << r.err;
     Stats s = stats_of(path("s.json"));
     expect_conservation(s);
-    EXPECT_EQ(s.of("flow_top#1", "flows"), flows.size());
+    EXPECT_EQ(s.of("flow_top#1", "flows"), connections_of(flows));
+    EXPECT_EQ(s.of("flow_top#1", "forgotten"), 0u);
 
     std::istringstream top(slurp(path("out/top.txt")));
     std::string header;
@@ -237,6 +250,31 @@ TEST_F(Plugins, AStatefulPluginCountsEveryFlowAsTcpdumpSeesIt) {
         if (!listed.count(f)) {
             EXPECT_LE(n, previous) << f << " has more packets than a listed flow";
         }
+}
+
+TEST_F(Plugins, AStatefulPluginCountsBothDirectionsOfEachConnection) {
+    // Connections with replies, a RST, one whose start the capture missed,
+    // IPv6: every direction's packets, as tcpdump counts them.
+    std::string in = sample("streams.pcap");
+    const std::string filter = "tcp and not vlan";
+    auto flows = tcpdump_flows(in, filter);
+    Result r = replay({"-q", "--plugin", example("flow_top"), "-o", path("out"), "-e",
+                       "rx | bpf \"" + filter + "\" | flow_top top=100 file=\"top.txt\"", "--stats-json", path("s.json"), in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(path("s.json"));
+    expect_conservation(s);
+    EXPECT_EQ(s.of("flow_top#1", "flows"), connections_of(flows));
+    EXPECT_LT(connections_of(flows), flows.size());
+    std::istringstream top(slurp(path("out/top.txt")));
+    std::string line;
+    std::getline(top, line);
+    EXPECT_EQ(line, "flow_top#1: " + std::to_string(flows.size()) + " flows, top " + std::to_string(flows.size()) +
+                        " by packets");
+    std::getline(top, line);  // column names
+    std::map<std::string, uint64_t> listed;
+    uint64_t packets, bytes;
+    while (top >> packets >> bytes && std::getline(top, line)) listed[line.substr(line.find_first_not_of(' '))] = packets;
+    EXPECT_EQ(listed, flows);
 }
 
 TEST_F(Plugins, TheReadmeExampleKeepsWhatTcpdumpKeeps) {

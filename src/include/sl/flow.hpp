@@ -80,6 +80,7 @@ struct FlowTableConfig {
     uint32_t slot_bytes = 0;                       // the owner's state per flow, zeroed at its start
     FlowEndHook on_end = nullptr;                  // called before a flow's slot is reused
     void* user = nullptr;                          // on_end's first argument
+    bool ports_only = false;                       // packets without ports (ICMP, later fragments) get no flow
 };
 
 class FlowTable {
