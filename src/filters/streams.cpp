@@ -49,11 +49,17 @@ public:
         dir_ = ctx.output_path(dir->value);
         while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
         make_folder(ctx, *dir);
+        // Files open relative to the folder: no walk of its path per file.
+        dir_fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd_ < 0) ctx.args().fail(*dir, dir_ + ": " + std::strerror(errno));
         buffers_.resize(buffer_kib * 1024 / sizeof(Buffer));
         free_.reserve(buffers_.size());
         for (Buffer& b : buffers_) give_back(&b);
     }
-    ~Streams() override { close_all(); }
+    ~Streams() override {
+        close_all();
+        if (dir_fd_ >= 0) ::close(dir_fd_);
+    }
 
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++)
@@ -148,20 +154,17 @@ private:
     int open_file(const sl::StreamChunk& c, Entry& e) noexcept {
         make_room();
         sl::FlowEndpoints ep = c.flows->endpoints(c.flow);
-        char file[4200];
         char base[200];
         unsigned d = c.direction;
         if (e.suffix[d]) {  // named before: the file is ours
             name(base, sizeof(base), ep, d, e.suffix[d]);
-            std::snprintf(file, sizeof(file), "%s/%s", dir_.c_str(), base);
-            return ::open(file, O_WRONLY | O_CLOEXEC);
+            return ::openat(dir_fd_, base, O_WRONLY | O_CLOEXEC);
         }
         // A name taken by an earlier connection between the same endpoints
         // gets the next suffix.
         for (unsigned s = 1; s < 255; s++) {
             name(base, sizeof(base), ep, d, s);
-            std::snprintf(file, sizeof(file), "%s/%s", dir_.c_str(), base);
-            int fd = ::open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            int fd = ::openat(dir_fd_, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
             if (fd >= 0) {
                 e.suffix[d] = static_cast<uint8_t>(s);
                 files_++;
@@ -295,6 +298,7 @@ private:
     uint64_t& bytes_;
     uint64_t& failed_;
     std::string dir_;
+    int dir_fd_ = -1;
     uint32_t max_open_ = 256;
     uint32_t open_count_ = 0;
     std::vector<Maker> makers_;
