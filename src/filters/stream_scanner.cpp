@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <rte_prefetch.h>
 
 namespace sl::filters {
 
@@ -151,6 +152,15 @@ unsigned StreamScanner::scan(FlowScan& f, const StreamChunk& c) noexcept {
 }
 
 void StreamScanner::process(Burst& burst) noexcept {
+    // Flows' scan states are scattered: ask for the burst's before the
+    // first scan needs its own.
+    if (!scans_.empty())
+        for (uint16_t i = 0; i < burst.size(); i++)
+            if (const StreamChunk* c = stream_chunk(burst, i); c && c->flows == flows_ && c->flow < scans_.size()) {
+                const FlowScan& f = scans_[c->flow];
+                rte_prefetch0(&f);
+                if (f.stream[c->direction & 1]) rte_prefetch0(f.stream[c->direction & 1]);
+            }
     for (uint16_t i = 0; i < burst.size(); i++) {
         const StreamChunk* c = stream_chunk(burst, i);
         FlowScan* f = c ? state_of(*c) : nullptr;
