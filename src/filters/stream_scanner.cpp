@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <fmt/format.h>
 #include <rte_prefetch.h>
@@ -58,8 +59,6 @@ StreamScanner::StreamScanner(FilterContext& ctx, PatternKind kind)
     unsigned flags = HS_FLAG_SINGLEMATCH | (nocase ? HS_FLAG_CASELESS : 0);
     if (kind == PatternKind::regex) flags |= HS_FLAG_DOTALL;
     database_ = compile_patterns(args, pattern_args, kind, HS_MODE_STREAM, flags);
-    if (hs_alloc_scratch(database_.get(), &scratch_) != HS_SUCCESS)
-        throw RuntimeError(fmt::format("{}: cannot allocate Hyperscan scratch space", ctx.node_name()));
     for (size_t i = 0; i < pattern_args.size(); i++) hits_.push_back(&ctx.counter(fmt::format("pattern{}", i + 1)));
     // What a flow costs this filter once it has bytes both ways.
     size_t stream_bytes = 0;
@@ -75,6 +74,9 @@ StreamScanner::StreamScanner(FilterContext& ctx, PatternKind kind)
         if (report_fd_ < 0) args.fail(arg, report_path_ + ": " + std::strerror(errno));
         report_buf_.resize(kReportBuffer);
     }
+    // Last, so that an argument error above leaves nothing to free.
+    if (hs_alloc_scratch(database_.get(), &scratch_) != HS_SUCCESS)
+        throw RuntimeError(fmt::format("{}: cannot allocate Hyperscan scratch space", ctx.node_name()));
 }
 
 StreamScanner::~StreamScanner() {
@@ -97,8 +99,13 @@ StreamScanner::FlowScan* StreamScanner::state_of(const StreamChunk& c) noexcept 
         // Once, on the first chunk: the maker's table is known only then.
         // From here on no scan state is allocated but a Hyperscan stream
         // the first time a flow slot is used.
+        try {
+            scans_.resize(c.flows->capacity());
+        } catch (const std::bad_alloc&) {
+            scan_failures_++;
+            return nullptr;  // no memory for the maker's flows: its chunks are no stream here
+        }
         flows_ = c.flows;
-        scans_.resize(flows_->capacity());
     }
     if (c.flow >= scans_.size()) return nullptr;
     FlowScan& f = scans_[c.flow];
@@ -120,7 +127,8 @@ int StreamScanner::on_match(unsigned id, unsigned long long, unsigned long long 
 
 unsigned StreamScanner::scan(FlowScan& f, const StreamChunk& c) noexcept {
     unsigned d = c.direction & 1;
-    if (!f.live[d] || (c.flags & kStreamGap)) {
+    if (c.flags & kStreamGap) f.live[d] = 0;  // a match across bytes never seen would be a guess
+    if (!f.live[d]) {
         if (c.length == 0) return ~0u;  // no bytes yet (a handshake, an ACK): no scan to begin
         hs_error_t rc = f.stream[d] ? hs_reset_stream(f.stream[d], 0, nullptr, nullptr, nullptr)
                                     : hs_open_stream(database_.get(), 0, &f.stream[d]);
@@ -139,9 +147,12 @@ unsigned StreamScanner::scan(FlowScan& f, const StreamChunk& c) noexcept {
     });
     scanned_bytes_ += c.length;
     // The direction ends: what matches only at the end of data ("$") is
-    // found now, and the scan waits for the slot's next flow.
+    // found now, and the scan waits for the slot's next flow. Where the
+    // maker cut the direction at its depth, the end of its bytes is not
+    // the end of the stream.
     if (ok && (c.flags & kStreamEnd)) {
-        ok = hs_reset_stream(f.stream[d], 0, scratch_, on_match, &scan) == HS_SUCCESS;
+        bool whole = !(c.flags & kStreamCut);
+        ok = hs_reset_stream(f.stream[d], 0, whole ? scratch_ : nullptr, whole ? on_match : nullptr, &scan) == HS_SUCCESS;
         f.live[d] = 0;
     }
     if (!ok) {
@@ -152,17 +163,18 @@ unsigned StreamScanner::scan(FlowScan& f, const StreamChunk& c) noexcept {
 }
 
 void StreamScanner::process(Burst& burst) noexcept {
-    // Flows' scan states are scattered: ask for the burst's before the
-    // first scan needs its own.
-    if (!scans_.empty())
-        for (uint16_t i = 0; i < burst.size(); i++)
-            if (const StreamChunk* c = stream_chunk(burst, i); c && c->flows == flows_ && c->flow < scans_.size()) {
-                const FlowScan& f = scans_[c->flow];
-                rte_prefetch0(&f);
-                if (f.stream[c->direction & 1]) rte_prefetch0(f.stream[c->direction & 1]);
-            }
+    // Flows' scan states and their Hyperscan streams are scattered: ask
+    // for the burst's before the first scan needs its own, states first.
+    const StreamChunk* chunk[kMaxBurst];
     for (uint16_t i = 0; i < burst.size(); i++) {
-        const StreamChunk* c = stream_chunk(burst, i);
+        chunk[i] = stream_chunk(burst, i);
+        if (chunk[i] && chunk[i]->flows == flows_ && chunk[i]->flow < scans_.size()) rte_prefetch0(&scans_[chunk[i]->flow]);
+    }
+    for (uint16_t i = 0; i < burst.size(); i++)
+        if (chunk[i] && chunk[i]->flows == flows_ && chunk[i]->flow < scans_.size())
+            if (hs_stream_t* stream = scans_[chunk[i]->flow].stream[chunk[i]->direction & 1]) rte_prefetch0(stream);
+    for (uint16_t i = 0; i < burst.size(); i++) {
+        const StreamChunk* c = chunk[i];
         FlowScan* f = c ? state_of(*c) : nullptr;
         if (!f) {
             burst.drop(i, no_stream_);
@@ -185,8 +197,9 @@ void StreamScanner::report(const StreamChunk& c, unsigned id, uint64_t end) noex
     if (report_used_ + kReportLine > report_buf_.size()) flush_report();
     char* line = report_buf_.data() + report_used_;
     size_t n = stream_name(line, kReportLine - 48, c.flows->endpoints(c.flow), c.direction);
-    auto r = fmt::format_to_n(line + n, kReportLine - n - 1, "\t{}\t{}\n", id + 1, end);
-    report_used_ += n + r.size;
+    size_t room = kReportLine - n;
+    auto r = fmt::format_to_n(line + n, room, "\t{}\t{}\n", id + 1, end);
+    report_used_ += n + std::min(static_cast<size_t>(r.size), room);
 }
 
 void StreamScanner::flush_report() noexcept {

@@ -235,22 +235,31 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
     int64_t rel = static_cast<int64_t>(d.next) +
                   static_cast<int32_t>(data_seq - static_cast<uint32_t>(d.base + d.next));
     int64_t seg_end = rel + seg_len;
-    bool ends = (flags & kTcpRst) || ((flags & kTcpFin) && seg_end >= static_cast<int64_t>(d.next));
     if (chunk_count == chunks.size()) return nullptr;
     StreamChunk& c = chunks[chunk_count];
     c = {table.get(), state->serial, d.next, flow.id, 0, spans.data() + span_count, 0, flow.direction, 0};
     // Bytes past the depth are counted once each, by how far the segments
-    // reached (as tcpflow's files would hold them), whatever their order.
-    if (seg_len && seg_end > 0 && static_cast<uint64_t>(seg_end) > depth) {
+    // reached (as tcpflow's files would hold them), whatever their order:
+    // past_depth says how far out-of-order segments reached before the
+    // stream got to the depth, d.next how far it reached since.
+    const bool past = d.next >= depth;
+    if (past) {
+        // Nothing more to deliver: the chunk only names the flow.
+        uint64_t counted = std::max(d.next, depth + d.past_depth);
+        if (seg_len && seg_end > 0 && static_cast<uint64_t>(seg_end) > counted)
+            depth_bytes += static_cast<uint64_t>(seg_end) - counted;
+        if (seg_end > static_cast<int64_t>(d.next)) c.offset = d.next = static_cast<uint64_t>(seg_end);
+    } else if (seg_len && seg_end > 0 && static_cast<uint64_t>(seg_end) > depth) {
+        // Below the depth a direction's reach is bounded by what it may
+        // hold: 32 bits are plenty.
         auto reach = static_cast<uint32_t>(std::min<uint64_t>(static_cast<uint64_t>(seg_end) - depth, UINT32_MAX));
         if (reach > d.past_depth) {
             depth_bytes += reach - d.past_depth;
             d.past_depth = reach;
         }
     }
-    if (d.next >= depth) {
-        // Nothing more to deliver: the chunk only names the flow.
-        if (seg_end > static_cast<int64_t>(d.next)) c.offset = d.next = static_cast<uint64_t>(seg_end);
+    if (past) {
+        c.flags |= kStreamCut;
     } else if (seg_end <= static_cast<int64_t>(d.next)) {
         // Nothing new: a retransmission, a keep-alive, a pure ACK.
         overlap_bytes += seg_len;
@@ -276,18 +285,29 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
     } else {
         hold(d, m, pm.payload_offset, static_cast<uint64_t>(rel), static_cast<uint64_t>(rel) + have);
         // Past the bounds the oldest gap is given up: the stream goes on
-        // from the first held byte.
-        if (d.held && (d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !free_blocks)) {
+        // from the first held byte. Bytes past the depth are not held, so
+        // with a depth the bound is also how far the stream reached past
+        // the gap; with nothing held, it goes on from the depth.
+        bool full = d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !free_blocks;
+        bool reached = depth != UINT64_MAX && static_cast<uint64_t>(seg_end) - d.next >= config.held_bytes;
+        if ((d.held && full) || reached) {
+            uint64_t resume = d.held ? d.held->offset : depth;
             gaps++;
-            gap_bytes += d.held->offset - d.next;
-            c.offset = d.next = d.held->offset;
+            gap_bytes += resume - d.next;
+            c.offset = d.next = resume;
             c.flags |= kStreamGap;
             drain(d, c);
         }
     }
+    // A FIN ends the direction once every byte before it is here: a held
+    // FIN does not (its direction ends with its flow).
+    bool ends = (flags & kTcpRst) || ((flags & kTcpFin) && seg_end <= static_cast<int64_t>(d.next));
     // Past the depth the chunk still names its flow, with the bytes before
     // the depth only (the spans keep what is cut; readers stop at length).
-    if (c.offset + c.length > depth) c.length = static_cast<uint32_t>(c.offset < depth ? depth - c.offset : 0);
+    if (c.offset + c.length > depth) {
+        c.length = static_cast<uint32_t>(c.offset < depth ? depth - c.offset : 0);
+        c.flags |= kStreamCut;
+    }
     if (ends) c.flags |= kStreamEnd;
     chunk_count++;
     return &c;

@@ -181,13 +181,12 @@ TEST_F(Streams, AMillionSynsFillTheTableAndEvictWithinItsBounds) {
     EXPECT_TRUE(fs::is_empty(fs::path(out) / "flows"));  // SYNs carry no bytes
     // What a flow costs, whether busy or idle: the table is made whole at
     // the start (rte_hash's keys and buckets, the record, reassembly's state).
-    for (const auto& n : s.json.at("nodes"))
-        if (n.at("name") == "reassemble#1") {
-            uint64_t per_flow = n.at("info").at("bytes_per_flow").get<uint64_t>();
-            EXPECT_GE(per_flow, 48u + 16u + 64u);  // at least the key, the record and the two directions
-            EXPECT_LE(per_flow, 256u);
-            EXPECT_EQ(n.at("info").at("flow_table_bytes").get<uint64_t>() / 1024, per_flow);
-        }
+    const Json& nodes = s.json.at("nodes");
+    auto node = std::find_if(nodes.begin(), nodes.end(), [](const Json& n) { return n.at("name") == "reassemble#1"; });
+    ASSERT_NE(node, nodes.end());
+    uint64_t per_flow = node->at("info").at("bytes_per_flow").get<uint64_t>();
+    EXPECT_GE(per_flow, 48u + 16u + 64u);  // at least the key, the record and the two directions
+    EXPECT_LE(per_flow, 256u);
 }
 
 // An Ethernet, IPv4, TCP frame from 10.9.0.<client> port 5000 to 10.9.0.254
@@ -241,6 +240,62 @@ TEST_F(Streams, AFlowThatNeverClosesEndsIdleAndItsHeldBytesAreAGap) {
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(files.begin()->first, "010.009.000.001.05000-010.009.000.254.00080");
     EXPECT_EQ(files.begin()->second, std::string(100, 'x'));
+}
+
+// Writes frames (with their second) to a capture.
+void write_frames(const std::string& file, const std::vector<std::pair<std::string, long>>& frames) {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
+    ASSERT_NE(d, nullptr);
+    for (const auto& [frame, second] : frames) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = 1700000000 + second;
+        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+}
+
+TEST_F(Streams, AHoleBelowTheDepthIsGivenUpOnceTheStreamReachesPastItsBound) {
+    // Bytes [0,100), then a hole [100,200) that never fills, then 100-byte
+    // segments up to 3,000: with depth=250 only [200,250) of them can be
+    // held, so the held bound (2,048) counts how far the stream reached.
+    std::vector<std::pair<std::string, long>> frames{{tcp_frame(1, 1000, 0x02, 0), 0}, {tcp_frame(1, 1001, 0x18, 100), 0}};
+    for (uint32_t at = 200; at < 3000; at += 100) frames.push_back({tcp_frame(1, 1001 + at, 0x18, 100), 0});
+    frames.push_back({tcp_frame(1, 1001 + 3000, 0x11, 0), 0});  // FIN
+    std::string in = path("hole.pcap");
+    write_frames(in, frames);
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "--stats-json", out + ".json", "-e",
+                       "rx | reassemble depth=250 held=2048 | streams \"flows\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    Stats s = stats_of(out + ".json");
+    expect_conservation(s);
+    EXPECT_EQ(s.of("reassemble#1", "stream_gap"), 1u);
+    EXPECT_EQ(s.of("reassemble#1", "stream_gap_bytes"), 100u);
+    EXPECT_EQ(s.of("reassemble#1", "stream_depth_bytes"), 3000u - 250u);
+    // The hole stays a hole (zeros), as in tcpflow's files.
+    EXPECT_EQ(slurp(fs::path(out) / "flows" / "010.009.000.001.05000-010.009.000.254.00080"),
+              std::string(100, 'x') + std::string(100, '\0') + std::string(50, 'x'));
+}
+
+TEST_F(Streams, AFinHeldBeforeTheBytesBeforeItEndsNothingYet) {
+    // The FIN comes before the last segment: "$" must match where the
+    // stream really ends, after the segment that comes last.
+    std::string in = path("early-fin.pcap");
+    write_frames(in, {{tcp_frame(1, 1000, 0x02, 0), 0},
+                      {tcp_frame(1, 1001, 0x18, 100), 0},
+                      {tcp_frame(1, 1201, 0x11, 0), 0},     // FIN after byte 200
+                      {tcp_frame(1, 1101, 0x18, 100), 0}});  // bytes [100,200)
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "-e",
+                       "rx | reassemble | stream-regex \"x{150}$\" \"^x{120}\" report=\"m.tsv\" | pcap \"m.pcap\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // "^x{120}" is found by the last segment; "x{150}$" nowhere, since no
+    // FIN came once the bytes before it were in (the direction ends with
+    // the run, and the end of a run is not the end of a stream).
+    EXPECT_EQ(slurp(fs::path(out) / "m.tsv"), "010.009.000.001.05000-010.009.000.254.00080\t2\t120\n");
 }
 
 TEST_F(Streams, AStreamReaderWithoutReassembleBeforeItIsAConfigurationError) {
@@ -414,7 +469,7 @@ TEST_F(Streams, StreamFilterMistakesAreConfigurationErrors) {
     const Case cases[] = {
         {"rx | stream-match \"GET\"", "stream-match reads TCP streams: put reassemble before it"},
         {"rx | reassemble | stream-match \"GET\" keep=flows", "keep=packet"},
-        {"rx | reassemble | stream-regex \"(\"", "stream-regex"},
+        {"rx | reassemble | stream-regex \"(\"", "stream-regex: Missing close parenthesis"},
         {"rx | reassemble | stream-match", "needs at least one pattern"},
         {"rx | reassemble | streams \"a\"\nrx | reassemble | streams \"b\"", "one stream maker"},
         {"rx | reassemble depth=0 | streams \"a\"", "depth"},

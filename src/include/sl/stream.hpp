@@ -36,6 +36,7 @@ enum StreamFlag : uint8_t {
     kStreamStart = 1 << 0,  // the direction's first bytes
     kStreamGap = 1 << 1,    // bytes before `offset` were never seen (counted as stream_gap)
     kStreamEnd = 1 << 2,    // the direction ends here (FIN or RST)
+    kStreamCut = 1 << 3,    // the direction reached the maker's depth: its bytes past it are not delivered
 };
 
 struct StreamChunk {
