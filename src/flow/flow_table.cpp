@@ -45,7 +45,7 @@ enum TcpBits : uint8_t {
 
 struct Record {
     uint64_t last_ns;
-    uint32_t call;         // the lookup() that last saw it: not evicted while its packets are in flight
+    uint32_t call;         // the burst that last saw it: not evicted while its packets are in flight
     uint8_t alive;
     uint8_t initiator_b;   // the flow's first packet came from endpoint b
     uint8_t tcp;           // TcpBits
@@ -249,7 +249,10 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
         key_ptrs[n] = &keys[n];
         index[n++] = i;
     }
-    t.call++;
+    // One number for all the calls of a burst: a flow that an earlier call
+    // gave to a packet is in flight until the burst is done, and the
+    // stream filters after the owner read its endpoints then.
+    if (from == 0) t.call++;
     t.sweep();
     if (n == 0) return count;
     int32_t positions[kMaxBurst];
