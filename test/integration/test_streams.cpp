@@ -203,27 +203,32 @@ std::string tcp_frame(uint8_t client, uint32_t seq, uint8_t flags, uint16_t payl
     return f;
 }
 
+// Writes frames (with their second) to a capture.
+void write_frames(const std::string& file, const std::vector<std::pair<std::string, long>>& frames) {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
+    ASSERT_NE(d, nullptr);
+    for (const auto& [frame, second] : frames) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = 1700000000 + second;
+        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+}
+
 TEST_F(Streams, AFlowThatNeverClosesEndsIdleAndItsHeldBytesAreAGap) {
     // One connection sends 100 bytes, then 100 more after a gap of 100 that
     // never fills, and goes quiet; five minutes later ten other
     // connections send 2,000 packets, enough bursts for the idle sweep to
     // pass every place of the table.
+    std::vector<std::pair<std::string, long>> frames{
+        {tcp_frame(1, 1000, 0x02, 0), 0}, {tcp_frame(1, 1001, 0x18, 100), 1}, {tcp_frame(1, 1201, 0x18, 100), 2}};
+    for (int k = 0; k < 2000; k++)
+        frames.push_back({tcp_frame(static_cast<uint8_t>(2 + k % 10), 7000, k < 10 ? 0x02 : 0x10, 0), 300});
     std::string in = path("quiet.pcap");
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* d = pcap_dump_open(dead, in.c_str());
-    ASSERT_NE(d, nullptr);
-    auto put = [&](const std::string& frame, long second) {
-        pcap_pkthdr h{};
-        h.ts.tv_sec = 1700000000 + second;
-        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
-    };
-    put(tcp_frame(1, 1000, 0x02, 0), 0);
-    put(tcp_frame(1, 1001, 0x18, 100), 1);
-    put(tcp_frame(1, 1201, 0x18, 100), 2);
-    for (int k = 0; k < 2000; k++) put(tcp_frame(static_cast<uint8_t>(2 + k % 10), 7000, k < 10 ? 0x02 : 0x10, 0), 300);
-    pcap_dump_close(d);
-    pcap_close(dead);
+    write_frames(in, frames);
 
     std::string out = path("out");
     Result r = replay({"-q", "-o", out, "--stats-json", out + ".json", "-e",
@@ -240,21 +245,6 @@ TEST_F(Streams, AFlowThatNeverClosesEndsIdleAndItsHeldBytesAreAGap) {
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(files.begin()->first, "010.009.000.001.05000-010.009.000.254.00080");
     EXPECT_EQ(files.begin()->second, std::string(100, 'x'));
-}
-
-// Writes frames (with their second) to a capture.
-void write_frames(const std::string& file, const std::vector<std::pair<std::string, long>>& frames) {
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
-    ASSERT_NE(d, nullptr);
-    for (const auto& [frame, second] : frames) {
-        pcap_pkthdr h{};
-        h.ts.tv_sec = 1700000000 + second;
-        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
-    }
-    pcap_dump_close(d);
-    pcap_close(dead);
 }
 
 TEST_F(Streams, AHoleBelowTheDepthIsGivenUpOnceTheStreamReachesPastItsBound) {
