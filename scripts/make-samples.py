@@ -13,6 +13,12 @@ streams.pcap      TCP conversations for reassembly: reordering, retransmissions,
                   overlaps, sequence wrap-around, a RST mid-stream, a capture
                   that starts mid-stream, IPv6, VLAN, a request split mid-path
                   and a retransmission with other bytes than the first copy
+fragments.pcap    IPv4 and IPv6 datagrams cut into fragments: in order, reversed,
+                  interleaved, on a VLAN, after IPv6 extension headers, with
+                  link-layer padding, 21 pieces of one datagram, and the TCP
+                  segments of two connections; unfragmented packets between
+fragments-whole.pcap  what defrag makes of fragments.pcap: each datagram whole,
+                  where and when its last fragment came
 """
 import sys
 
@@ -25,7 +31,8 @@ import random
 import struct
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1AD, Dot1Q, Ether, ICMPv6EchoRequest, IPOption_RR, IPv6,
-                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment)
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Padding, Raw, fragment,
+                       fragment6)
 from scapy.layers.sctp import SCTP, SCTPChunkData
 from scapy.utils import PcapWriter, wrpcap, wrpcapng
 
@@ -248,6 +255,96 @@ def streams_packets():
     return packets
 
 
+def fragments_packets():
+    """Returns (fragments, wholes): the capture and, record for record, what
+    joining its fragments gives (a datagram takes the place and time of the
+    fragment that completed it)."""
+    rng = random.Random(20261203)
+    body = lambda n: bytes(rng.randrange(256) for _ in range(n))
+    ipid = iter(range(0x4000, 0x5000))
+
+    def v4(size, src="10.3.0.1", dst="10.3.0.2", vlan=None, sport=5000, dport=53):
+        e = Ether() / Dot1Q(vlan=vlan) if vlan else Ether()
+        return e / IP(src=src, dst=dst, id=next(ipid)) / UDP(sport=sport, dport=dport) / Raw(body(size))
+
+    def v6(size, ext=None, src="2001:db8:3::1", dst="2001:db8:3::2"):
+        l3 = IPv6(src=src, dst=dst)
+        return Ether() / (l3 / ext if ext is not None else l3) / UDP(sport=6000, dport=6001) / Raw(body(size))
+
+    def cut4(p, mtu):
+        link = Ether(bytes(p)[:len(p) - len(p[IP])])
+        return [link / f for f in fragment(p[IP], mtu)]
+
+    def cut6(p, mtu):
+        inner = p[IPv6].copy()
+        # The fragment header goes after the extension headers that every
+        # piece repeats (hop-by-hop, routing), as RFC 8200 puts it.
+        layer = inner
+        while isinstance(layer.payload, (IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)):
+            layer = layer.payload
+        rest = layer.payload
+        layer.remove_payload()
+        layer.add_payload(IPv6ExtHdrFragment(id=next(ipid)) / rest)
+        link = Ether(bytes(p)[:len(p) - len(p[IPv6])])
+        return [link / f for f in fragment6(inner, mtu)]
+
+    wholes = []   # (datagram, index into the fragment list of the piece that completes it)
+    datagrams = []  # lists of records, each a datagram's pieces in the order they are sent
+    # In order, reversed, and a datagram of 21 pieces.
+    datagrams.append(("in order", v4(3000), lambda p: cut4(p, 1000)))
+    datagrams.append(("reversed", v4(2500, dport=123), lambda p: cut4(p, 800)[::-1]))
+    datagrams.append(("21 pieces", v4(30000, dport=9000), lambda p: cut4(p, 1480)))
+    datagrams.append(("vlan", v4(1800, vlan=42), lambda p: cut4(p, 600)))
+    datagrams.append(("ipv6", v6(3000), lambda p: cut6(p, 1280)))
+    datagrams.append(("ipv6 reordered", v6(4000), lambda p: (lambda f: [f[1], f[3], f[0], f[2]])(cut6(p, 1280))))
+    datagrams.append(("ipv6 hop-by-hop", v6(2000, ext=IPv6ExtHdrHopByHop()), lambda p: cut6(p, 1280)))
+    datagrams.append(("ipv6 dest-opts", v6(2000, ext=IPv6ExtHdrDestOpt()), lambda p: cut6(p, 1280)))
+
+    def padded_last(p):
+        # The last piece carries 8 bytes: its frame is padded to 60 bytes.
+        pieces = cut4(p, 1008)
+        pieces[-1] = pieces[-1] / Padding(b"\0" * (60 - len(pieces[-1])))
+        return pieces
+    datagrams.append(("padding", v4(1008, dport=514), padded_last))
+
+    # Two TCP connections whose data segments travel as fragments.
+    for conv in (tcp_conversation(rng, "10.3.1.1", "10.3.1.2", 41000, 80, [2000, 1600, 900]),
+                 tcp_conversation(rng, "2001:db8:3::a", "2001:db8:3::b", 41001, 80, [3000, 1400], v6=True)):
+        for p in conv:
+            big = len(p) > 1000
+            if big and p.haslayer(IPv6):
+                datagrams.append(("tcp6", p, lambda q: cut6(q, 700)))
+            elif big:
+                p[IP].id = next(ipid)  # a sender numbers its datagrams
+                datagrams.append(("tcp4", p, lambda q: cut4(q, 700)))
+            else:
+                datagrams.append(("whole", p, lambda q: [q]))
+
+    # Every datagram's pieces, and plain packets, interleave: two datagrams
+    # are in flight at any time.
+    queues = [(whole, cut(whole)) for _, whole, cut in datagrams]
+    fragments = []
+    active = []
+    while queues or active:
+        while len(active) < 2 and queues:
+            active.append(queues.pop(0))
+        whole, pieces = active[0]
+        fragments.append(pieces.pop(0))
+        if not pieces:
+            wholes.append((whole, len(fragments) - 1))
+            active.pop(0)
+        else:
+            active.append(active.pop(0))
+    stamp(fragments)
+    out = []
+    for whole, at in wholes:
+        w = Ether(bytes(whole))
+        w.time = fragments[at].time
+        out.append((at, w))
+    out.sort(key=lambda x: x[0])
+    return fragments, [w for _, w in out]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     mixed = stamp(mixed_packets())
@@ -265,6 +362,9 @@ def main():
     wrpcap(os.path.join(OUT, "raw-ip.pcap"), stamp(raw), linktype=101)
     malformed_capture(os.path.join(OUT, "malformed.pcap"))
     wrpcap(os.path.join(OUT, "streams.pcap"), stamp(streams_packets()))
+    fragments, wholes = fragments_packets()
+    wrpcap(os.path.join(OUT, "fragments.pcap"), fragments)
+    wrpcap(os.path.join(OUT, "fragments-whole.pcap"), wholes)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ namespace sl::core {
 
 struct EalConfig {
     std::vector<std::string> user_args;  // the EAL arguments the user gave, if any
-    size_t memory_mb = 256;              // for the defaults without hugepages
+    size_t memory_mb = 512;              // for the defaults without hugepages
     bool telemetry = false;
     bool verbose = false;                // keep DPDK's own start-up log
     bool pci = false;                    // scan the PCI bus (sl-forward: NICs bound to vfio-pci)

@@ -61,8 +61,8 @@ unsigned close_and_report(Ports& ports, RunReport& report) {
     return out;
 }
 
-unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers) {
-    uint64_t n = ring_descriptors + uint64_t{workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2);
+unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers, uint32_t kept) {
+    uint64_t n = ring_descriptors + uint64_t{workers} * (RTE_GRAPH_BURST_SIZE + kPoolCache * 3 / 2 + kept);
     uint64_t size = 1;
     while (size - 1 < n) size <<= 1;
     return static_cast<unsigned>(std::min<uint64_t>(size - 1, UINT32_MAX));
@@ -88,14 +88,14 @@ Ports::Ports(const PortOptions& options) : options_(options) {
     }
     for (const auto& [socket, load] : on_socket) {
         auto [ports, descriptors] = load;
-        unsigned needed = mbufs_needed(descriptors, options_.workers);
+        unsigned needed = mbufs_needed(descriptors, options_.workers, options_.kept_per_worker);
         unsigned size = options_.mbufs ? options_.mbufs : needed;
         if (size < needed)
             throw RuntimeError(fmt::format(
                 "a pool of {} mbufs is too small for {} port{} on socket {}: the rings and workers can hold {} "
-                "({} ring descriptors + {} workers x (burst {} + 1.5 x cache {}))",
+                "({} ring descriptors + {} workers x (burst {} + 1.5 x cache {} + {} kept by filters))",
                 size, ports, ports == 1 ? "" : "s", socket, needed, descriptors, options_.workers,
-                RTE_GRAPH_BURST_SIZE, kPoolCache));
+                RTE_GRAPH_BURST_SIZE, kPoolCache, options_.kept_per_worker));
         std::string name = fmt::format("sl_ports_s{}", socket);
         rte_mempool* pool =
             rte_pktmbuf_pool_create(name.c_str(), size, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);

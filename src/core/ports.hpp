@@ -31,6 +31,7 @@ inline constexpr uint16_t kDefaultGather = 64;
 
 struct PortOptions {
     unsigned workers = 1;
+    uint32_t kept_per_worker = 0;  // mbufs each worker's filters may keep past a walk
     uint16_t rx_queues = 1;       // per port
     uint16_t tx_queues = 0;       // per port; 0: one per worker (never fewer)
     uint16_t rx_descriptors = 1024;
@@ -65,11 +66,12 @@ struct PortStats {
 // + workers x (RTE_GRAPH_BURST_SIZE + 1.5 x cache)
 //     a burst inside each worker's graph, and what each lcore's mempool
 //     cache may keep (it flushes above 1.5 times its size);
+//   - what each worker's filters keep past a walk (defrag's fragments);
 //
 // rounded up to 2^n - 1, the size the ring under the pool uses best.
 // Forgetting the transmit rings or the caches is the usual DPDK sizing
 // mistake: the pool then runs dry under load and receive queues stall.
-unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers);
+unsigned mbufs_needed(uint64_t ring_descriptors, unsigned workers, uint32_t kept = 0);
 
 class Ports {
 public:

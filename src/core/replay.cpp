@@ -36,6 +36,10 @@ uint32_t flow_hash(const uint8_t* data, uint32_t captured, int dlt) noexcept {
     return packet::flow_hash(data, captured, captured, dlt);
 }
 
+uint32_t flow_hash_by_addresses(const uint8_t* data, uint32_t captured, int dlt) noexcept {
+    return packet::flow_hash(data, captured, captured, dlt, false);
+}
+
 // "1234 packets, 2.5 Mpps, 40%, ETA 3 s" on a terminal, rewritten in place.
 class ProgressLine {
 public:
@@ -138,7 +142,8 @@ public:
     }
 
     void start(unsigned workers, const io::PacketNeeds& needs, const std::atomic<bool>* stop) override {
-        unsigned pool_size = kReplayPoolSize;
+        // What filters keep past a walk (defrag's fragments) comes on top.
+        unsigned pool_size = kReplayPoolSize + needs.kept;
         if (rte_eth_dev_count_avail() > 0) {
             PortOptions port_options;
             port_options.workers = workers;
@@ -173,7 +178,8 @@ public:
             }
         if (options_.session.shadow.policy.policy == shadow::Policy::prefetch)
             for (auto& r : readers_) r->set_read_ahead(kPrefetchReadAhead);
-        feed_ = std::make_unique<io::RecordFeed>(readers_, options_.loops, workers, readers_[0]->dlt(), flow_hash);
+        feed_ = std::make_unique<io::RecordFeed>(readers_, options_.loops, workers, readers_[0]->dlt(),
+                                               needs.deal_by_addresses ? flow_hash_by_addresses : flow_hash);
         for (unsigned w = 0; w < workers; w++)
             sources_.push_back(std::make_unique<io::CaptureSource>(*feed_, w, pools_[w]->get(), source_options, stop));
     }

@@ -56,6 +56,7 @@ std::string format_table(const RunReport& report) {
     std::string details;
     for (const auto& n : r.nodes) {
         std::vector<std::string> parts;
+        if (n.packets_made) parts.push_back(fmt::format("made={}", n.packets_made));
         for (const auto& [reason, count] : n.drops) parts.push_back(fmt::format("dropped {}={}", reason, count));
         for (const auto& [name, value] : n.counters)
             if (value) parts.push_back(fmt::format("{}={}", name, value));
@@ -78,8 +79,8 @@ std::string format_table(const RunReport& report) {
             r.shadow_policy, r.copy_engine, sh.bytes_pulled, sh.bytes_copied_dma, sh.dma_batches, sh.bytes_copied_cpu,
             sh.bytes_zero_copy);
     double mpps = report.elapsed_s > 0 ? double(r.packets_read) / report.elapsed_s / 1e6 : 0;
-    out += fmt::format("read {} packets, wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
-                       r.packets_written, r.dropped(),
+    out += fmt::format("read {} packets, {}wrote {}, dropped {}{} in {:.3f} s ({:.2f} Mpps)\n", r.packets_read,
+                       r.packets_made ? fmt::format("made {}, ", r.packets_made) : "", r.packets_written, r.dropped(),
                        fates.empty() ? "" : fmt::format(" ({})", fmt::join(fates, ", ")), report.elapsed_s, mpps);
     return out;
 }
@@ -94,6 +95,7 @@ std::string format_json(const RunReport& report) {
                          {"filter", n.filter},
                          {"packets_in", n.packets_in},
                          {"packets_out", n.packets_out},
+                         {"packets_made", n.packets_made},
                          {"drops", counts(n.drops)},
                          {"cycles_per_packet", std::round(n.cycles_per_packet() * 100) / 100},
                          {"calls", n.calls},
@@ -110,6 +112,7 @@ std::string format_json(const RunReport& report) {
                 {"totals",
                  {{"packets_read", r.packets_read},
                   {"packets_written", r.packets_written},
+                  {"packets_made", r.packets_made},
                   {"packets_dropped", r.dropped()},
                   {"drops", counts(r.drops)}}},
                 {"shadow", shadow},

@@ -69,6 +69,11 @@ public:
         return port < where_.tx_queues.size() ? where_.tx_queues[port] : -1;
     }
     void set_access(Access access) override { instance_.access = access; }
+    void keeps_packets(uint32_t most) override {
+        if (!node_.type || !(node_.type->flags & kKeepsPackets))
+            throw ConfigError("keeps packets, but its type does not say so (kKeepsPackets)");
+        instance_.kept = most;
+    }
 
 private:
     const PlanNode& node_;

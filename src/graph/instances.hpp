@@ -50,6 +50,7 @@ struct Instance {
     // and counters this node takes over (same name, filter and arguments).
     static constexpr size_t kNone = SIZE_MAX;
     size_t adopts = kNone;
+    uint32_t kept = 0;  // FilterContext::keeps_packets()
 };
 
 class Instances {

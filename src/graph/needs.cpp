@@ -29,7 +29,12 @@ io::PacketNeeds packet_needs(const Plan& plan, const Instances& instances) {
         // Parsing checks the parse state; a header reader's view and the
         // shadows' accounting read it too.
         p.unparsed |= n.parses || reads_bytes(access);
+        p.kept += instances.node(i).kept;
+        p.deal_by_addresses |= nodes[i].type && (nodes[i].type->flags & kJoinsFragments);
     }
+    // What a filter keeps past a walk must not point into a capture
+    // reader's buffers, which the next records reuse.
+    p.writes |= p.kept > 0;
     p.meta |= p.unparsed;
     // In a chain nothing counts references or reads a fate: each node
     // settles what it lets go of (nodes.cpp).

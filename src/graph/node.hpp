@@ -34,6 +34,9 @@ struct Ledger {
     uint64_t read = 0;
     uint64_t written = 0;
     std::array<uint64_t, 256> drops{};
+    // Packets filters made (defrag's datagrams): read + made = written +
+    // the drops, once the run is over.
+    uint64_t made = 0;
 };
 
 }  // namespace sl::graph
@@ -44,6 +47,9 @@ struct sl::detail::SinkState {
     bool one_branch = false;  // no packet is ever on two branches: the graph is a chain
     graph::Ledger* ledger = nullptr;
     bool after_sink = false;  // in a chain: every packet here was written already
+    // The node's own counts, for Burst::keep() and replace().
+    std::array<uint64_t, 256>* node_drops = nullptr;
+    uint64_t* node_made = nullptr;
 };
 
 namespace sl::graph {
@@ -74,6 +80,7 @@ struct RuntimeNode {
     bool pull_for_parse = false;
     Access bring_in = Access::none;
     bool may_pull = false;
+    bool keeps = false;  // its type has kKeepsPackets: forget the shadows of what it made
     // In a chain the node settles the fate of what it lets go of and frees
     // it (the release node is for packets on several branches); after a
     // sink, every packet it lets go of was written.
@@ -90,6 +97,7 @@ struct RuntimeNode {
     detail::SinkState sink;
     uint64_t in = 0;
     uint64_t out = 0;
+    uint64_t made = 0;  // packets its filter made (Burst::replace)
     uint64_t earlier_calls = 0;  // from the graphs this one replaced
     uint64_t earlier_cycles = 0;
     std::array<uint64_t, 256> drops{};

@@ -106,7 +106,8 @@ Burst run_filter(RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
     t_in_process = nullptr;
     n.in += count;
     if (reads_bytes(n.access)) shadows.account_in_place(packets, count, n.access, n.shadow);
-    if (n.access == Access::write) shadows.forget(packets, count);
+    // Written in place, or (a keeper's) packets it made: their shadows are stale.
+    if (n.access == Access::write || n.keeps) shadows.forget(packets, count);
     return burst;
 }
 
@@ -352,6 +353,39 @@ rte_mbuf** Burst::hand_over() noexcept {
         verdicts_[i] = detail::kHandedOverBit;
     }
     return packets_;
+}
+
+// The plan puts a keeping filter where no branch or sink came before it:
+// the graph's reference to each packet is its only one, and its fate is
+// settled here, as a device's would be (hand_over).
+void Burst::keep(uint16_t i, DropReason reason) noexcept {
+    if (verdicts_[i] & detail::kHandedOverBit) return;  // kept already
+    drops_ += !(verdicts_[i] & detail::kDropBit);
+    verdicts_[i] = detail::kHandedOverBit | detail::kDropBit | reason;
+    sink_->ledger->drops[reason]++;
+}
+
+void Burst::replace(uint16_t i, rte_mbuf* m, DropReason reason) noexcept {
+    rte_mbuf* old = packets_[i];
+    if (verdicts_[i] & detail::kHandedOverBit) {  // kept already: routing will not count it now
+        (*sink_->node_drops)[verdicts_[i] & 0xff]++;
+        drops_--;
+    } else {
+        sink_->ledger->drops[reason]++;
+        (*sink_->node_drops)[reason]++;
+    }
+    sink_->ledger->made++;
+    (*sink_->node_made)++;
+    if (m != old) {
+        detail::set_timestamp_ns(m, timestamp_ns(old));
+        Bookkeeping::set_sequence(m, Bookkeeping::sequence(old));
+        Bookkeeping::set_shadow_slot(m, Bookkeeping::shadow_slot(old));
+    }
+    detail::mutable_meta(m).wire_len = m->pkt_len;
+    Bookkeeping::mark_unparsed(m);
+    Bookkeeping::first_reference(m);
+    packets_[i] = m;
+    verdicts_[i] = 0;
 }
 
 void Burst::taken(uint16_t count, DropReason reason) noexcept {

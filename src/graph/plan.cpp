@@ -34,6 +34,7 @@ public:
         count_ways_in();
         find_only_inputs();
         check_streams();
+        check_keepers();
         return std::move(plan_);
     }
 
@@ -315,6 +316,35 @@ private:
             if ((flags(i) & kReadsStreams) && reached_unmade(i))
                 throw ConfigError(n.where, fmt::format("{} reads TCP streams: put reassemble before it", n.filter_name()),
                                   fmt::format("rx | bpf \"tcp\" | reassemble | {}", n.filter_name()));
+        }
+    }
+
+    // A filter that keeps packets frees them or changes them later (defrag
+    // chains a datagram's fragments): nothing else may hold them. Before
+    // it, then, a packet is on one branch only and no sink took it.
+    void check_keepers() {
+        for (size_t i = 1; i < nodes().size(); i++) {
+            const PlanNode& n = nodes()[i];
+            if (!n.type || !(n.type->flags & kKeepsPackets)) continue;
+            auto refuse = [&](const std::string& why) {
+                throw ConfigError(n.where, fmt::format("{} keeps packets and {}", n.filter_name(), why),
+                                  fmt::format("put it first: rx | {} | ...", n.filter_name()));
+            };
+            if (n.ways_in > 1) refuse(fmt::format("must be reached by one path; {} lead here", n.ways_in));
+            for (size_t at = i; at != 0;) {
+                size_t before = 0;
+                for (size_t p = 0; p < nodes().size(); p++)
+                    for (size_t t : nodes()[p].successors)
+                        if (t == at) before = p;
+                const PlanNode& b = nodes()[before];
+                // Classes that each go one way (`rx 0`, `rx 1`, `|N`) split
+                // the packets without sharing them.
+                bool shares = b.routing.otherwise.edges.size() > 1;
+                for (const Targets& t : b.routing.class_targets) shares |= t.edges.size() > 1;
+                if (shares) refuse(fmt::format("must come before any branch; {} branches", b.name));
+                if (b.type && (b.type->flags & kSink)) refuse(fmt::format("must come before any sink; {} is one", b.name));
+                at = before;
+            }
         }
     }
 

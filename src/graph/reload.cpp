@@ -21,6 +21,7 @@ void Runtime::take_over(Runtime& previous) noexcept {
         node->in = old->in;
         node->out = old->out;
         node->drops = old->drops;
+        node->made = old->made;
         node->shadow = old->shadow;
         node->earlier_calls = old->earlier_calls + (old->rte ? old->rte->total_calls : 0);
         node->earlier_cycles = old->earlier_cycles + (old->rte ? old->rte->total_cycles : 0);

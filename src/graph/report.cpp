@@ -31,6 +31,7 @@ Report Runtime::report() const {
     Report r;
     r.packets_read = ledger_.read;
     r.packets_written = ledger_.written;
+    r.packets_made = ledger_.made;
     r.drops = named(ledger_.drops);
     r.shadow_policy = shadow::policy_name(nodes_[0]->policy);
     r.copy_engine = shadows_->engine().name();
@@ -55,6 +56,7 @@ Report Runtime::report() const {
         n.filter = node->filter_name();
         n.packets_in = node->in;
         n.packets_out = node->out;
+        n.packets_made = node->made;
         n.drops = named(node->drops);
         n.counters.assign(node->counters.begin(), node->counters.end());
         n.info = node->info;
@@ -76,6 +78,7 @@ void merge(Report& into, const Report& from) {
     }
     into.packets_read += from.packets_read;
     into.packets_written += from.packets_written;
+    into.packets_made += from.packets_made;
     into.shadow.add(from.shadow);
     for (const auto& [reason, n] : from.drops) into.drops[reason] += n;
     for (const auto& f : from.nodes) {
@@ -86,6 +89,7 @@ void merge(Report& into, const Report& from) {
         }
         it->packets_in += f.packets_in;
         it->packets_out += f.packets_out;
+        it->packets_made += f.packets_made;
         it->calls += f.calls;
         it->cycles += f.cycles;
         it->shadow.add(f.shadow);

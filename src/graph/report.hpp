@@ -18,6 +18,7 @@ struct NodeReport {
     std::string filter;
     uint64_t packets_in = 0;
     uint64_t packets_out = 0;
+    uint64_t packets_made = 0;  // made by its filter (defrag's datagrams)
     std::map<std::string, uint64_t> drops;
     std::vector<std::pair<std::string, uint64_t>> counters;
     std::vector<std::pair<std::string, uint64_t>> info;  // facts, not summed
@@ -34,6 +35,7 @@ struct Report {
     std::vector<NodeReport> nodes;
     uint64_t packets_read = 0;
     uint64_t packets_written = 0;
+    uint64_t packets_made = 0;  // by filters: read + made = written + dropped
     std::map<std::string, uint64_t> drops;  // final fate of packets not written
     std::string shadow_policy;
     std::string copy_engine;

@@ -73,6 +73,8 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
         node->access = built[i].access;
         node->adopts = built[i].adopts;
         node->sink = {p.ends_paths(), plan.branches() == 1, &ledger_};
+        node->sink.node_drops = &node->drops;
+        node->sink.node_made = &node->made;
         nodes_.push_back(std::move(node));
     }
     auto* input = static_cast<packet::InputFilter*>(nodes_[0]->filter.get());
@@ -87,6 +89,7 @@ Runtime::Runtime(const Plan& plan, Instances instances, io::Source& source)
         node.may_pull = needs.may_pull;
         copies |= node.may_pull || node.pull_for_parse;
         node.settles = plan.branches() == 1;
+        node.keeps = node.type && (node.type->flags & kKeepsPackets);
     }
     // In a chain each node has one predecessor: a packet past a sink was
     // taken by it (what the sink refused, it dropped itself).

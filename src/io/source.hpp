@@ -18,6 +18,9 @@ struct PacketNeeds {
     bool unparsed = true;    // the parse state cleared (sdk/packet_state.hpp)
     bool references = true;  // the graph's first reference and no fate yet
     bool sequence = false;   // each record's place in the input (several workers' sinks merge by it)
+    uint32_t kept = 0;       // mbufs one worker's filters may keep past a walk (sl::kKeepsPackets)
+    // Deal packets to workers by their addresses alone (sl::kJoinsFragments).
+    bool deal_by_addresses = false;
 };
 
 class Source {

@@ -67,7 +67,7 @@ bool find_ip(const uint8_t* data, uint32_t length, int dlt, uint32_t& at, uint8_
 // costs this walk for every record of the capture, the parser's checks are
 // for filters, and a malformed packet only needs to hash the same way each
 // time it is seen.
-uint32_t flow_hash(const uint8_t* data, uint32_t length, uint32_t captured, int dlt) noexcept {
+uint32_t flow_hash(const uint8_t* data, uint32_t length, uint32_t captured, int dlt, bool by_ports) noexcept {
     if (length > captured) length = captured;
     uint32_t at = 0;
     uint8_t version = 0;
@@ -109,8 +109,10 @@ uint32_t flow_hash(const uint8_t* data, uint32_t length, uint32_t captured, int 
     }
     // Each end hashed on its own, address then port, and the two added: the
     // same whichever way the packet goes. Fragments hash by their
-    // addresses alone, so that a datagram's pieces meet.
-    bool ports = !fragment && (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
+    // addresses alone, so that a datagram's pieces meet; with `by_ports`
+    // false every packet does, so that the datagram they make meets the
+    // rest of its flow.
+    bool ports = by_ports && !fragment && (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
                  transport + 4 <= length;
     uint32_t source = crc_of_address(data + addresses, size, proto);
     uint32_t destination = crc_of_address(data + addresses + size, size, proto);

@@ -151,14 +151,19 @@ void parse_ipv6(Cursor& c, uint32_t off) {
         const uint8_t* e = c.data + hdr;
         uint32_t len = next == IPPROTO_FRAGMENT ? 8u : next == IPPROTO_AH ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;
         if (hdr + len > readable_end) return c.fail(ParseError::truncated_ipv6_ext);
+        bool later_piece = false;
         if (next == IPPROTO_FRAGMENT) {
             uint16_t frag = be16(e + 2);
             m.flags |= kIsFragment;
-            if (frag & 0xfff8) m.flags |= kIsLaterFragment;
+            later_piece = frag & 0xfff8;
+            if (later_piece) m.flags |= kIsLaterFragment;
         }
         has_ext = true;
         next = e[0];
         hdr += len;
+        // What follows a later piece's fragment header is payload, even
+        // where the first piece has more extension headers there.
+        if (later_piece) break;
     }
     // l3_len has 9 bits in rte_mbuf; the offsets in PacketMeta are exact.
     c.out.l3_len = static_cast<uint16_t>(std::min<uint32_t>(hdr - off, 511));

@@ -155,6 +155,15 @@ TEST(Parser, Ipv6ExtensionHeadersAndFragments) {
     EXPECT_FALSE(q.meta.flags & kHasPorts);
     EXPECT_EQ(q.meta.l4_offset, kNoOffset);
     EXPECT_EQ(q.meta.payload_offset, 14 + 40 + 8);
+
+    // A later piece whose fragment header names a destination-options
+    // header (it sits in the first piece): what follows here is payload,
+    // not a header to walk.
+    Bytes later_dstopts = {IPPROTO_DSTOPTS, 0, 0x01, 0x00, 0, 0, 0, 7};
+    auto r = parse(cat({ethernet(0x86dd), ipv6(IPPROTO_FRAGMENT, 8 + 4), later_dstopts, Bytes(4, 0xff)}));
+    EXPECT_EQ(r.meta.parse_error, ParseError::none);
+    EXPECT_TRUE(r.meta.flags & kIsLaterFragment);
+    EXPECT_EQ(r.meta.payload_offset, 14 + 40 + 8);
 }
 
 TEST(Parser, Ipv6ChainLongerThanTheWalkStops) {

@@ -97,6 +97,17 @@ public:
     // at this sink) or a new one. Then call taken() with what the device took.
     rte_mbuf** hand_over() noexcept;
 
+    // For a filter whose type has kKeepsPackets (defrag). keep(): packet i's
+    // mbuf is the filter's from now on, to free when it is done with it;
+    // the packet leaves the graph here, counted under `reason`.
+    void keep(uint16_t i, DropReason reason) noexcept;
+    // replace(): `m`, a packet the filter made (a datagram chained from
+    // fragments it kept), takes the place of packet i, which the filter
+    // keeps (counted under `reason`, as by keep()). `m` passes on, with
+    // packet i's time stamp and place in the input, and is parsed again
+    // by the next filter that reads headers.
+    void replace(uint16_t i, rte_mbuf* m, DropReason reason) noexcept;
+
 private:
     friend struct detail::BurstAccess;
     Burst(rte_mbuf** packets, uint32_t* verdicts, uint16_t size, const detail::Shadow* shadows, Access access,

@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 7;
+inline constexpr uint32_t kSdkAbiVersion = 8;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
@@ -85,6 +85,16 @@ enum FilterFlag : uint32_t {
     // Reads the packets' stream chunks (sl::stream_chunk): every path from
     // rx to it must pass a stream maker.
     kReadsStreams = 1u << 6,
+    // Keeps packets past the burst they came in (Burst::keep) and gives
+    // packets of its own making in their place (Burst::replace): defrag. It
+    // must be reached by one path with no branch and no sink before it, so
+    // that the graph's reference is the only one and no sibling branch
+    // reads what it changes.
+    kKeepsPackets = 1u << 7,
+    // Joins IP fragments into datagrams. sl-replay then deals packets to its
+    // workers by their addresses alone, so that a datagram made of pieces
+    // meets the unfragmented packets of its flow on one worker.
+    kJoinsFragments = 1u << 8,
 };
 
 class Filter {
@@ -154,6 +164,10 @@ public:
     // bpf expression that looks into the payload): replaces the access its
     // type declared. Burst::view() and the shadow policy follow it.
     virtual void set_access(Access access) = 0;
+    // For a kKeepsPackets filter: the most mbufs it keeps at once, past the
+    // burst they came in. The runtime makes its pools that much larger, so
+    // that what the filter keeps never starves the input.
+    virtual void keeps_packets(uint32_t most) = 0;
 };
 
 using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);
