@@ -21,12 +21,13 @@ bench_capture() {
 
 # The path of a capture of PACKETS packets of FLOWS concurrent TCP
 # connections for the stream benchmarks, generated (fixed seed) the first
-# time it is asked for.
+# time it is asked for; with REORDER, that fraction of the data segments
+# comes after the next one of its direction.
 stream_capture() {
-  local in="$work/streams-$1-$2.pcap"
+  local in="$work/streams-$1-$2${3:+-r$3}.pcap"
   if [ ! -f "$in" ]; then
-    echo "generating $1 packets of $2 connections into $in" >&2
-    python3 scripts/gen-stream-capture.py "$in" "$1" "$2"
+    echo "generating $1 packets of $2 connections${3:+ ($3 reordered)} into $in" >&2
+    python3 scripts/gen-stream-capture.py "$in" "$1" "$2" ${3:+"$3"}
   fi
   echo "$in"
 }

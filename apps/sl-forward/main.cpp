@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
         .number("burst", "N", "packets per receive call, 1 to 256 (default 32)", 1, 256, options.ports.burst)
         .number("gather", "N", "packets a walk reads from a queue that keeps filling bursts (default 64)", 1, 256,
                 options.ports.gather)
+        .number("rxd", "N", "receive descriptors per queue (default 1024; the device may round it)", 32, 32768,
+                options.ports.rx_descriptors)
+        .number("txd", "N", "transmit descriptors per queue (default 1024; the device may round it)", 32, 32768,
+                options.ports.tx_descriptors)
         .number("mbufs", "N", "mbufs per socket (default: what the rings and workers need)", 1, 1u << 30,
                 options.ports.mbufs)
         .number("mtu", "N", "set every port's MTU", 68, 65535, options.ports.mtu)

@@ -88,14 +88,17 @@ Ports::Ports(const PortOptions& options) : options_(options) {
     }
     for (const auto& [socket, load] : on_socket) {
         auto [ports, descriptors] = load;
-        unsigned needed = mbufs_needed(descriptors, options_.workers, options_.kept_per_worker);
-        unsigned size = options_.mbufs ? options_.mbufs : needed;
+        // What filters keep is theirs to bound: a smaller --mbufs is the
+        // user's to give (it is how a pool under pressure is tested).
+        unsigned needed = mbufs_needed(descriptors, options_.workers);
+        unsigned size = options_.mbufs ? options_.mbufs
+                                       : mbufs_needed(descriptors, options_.workers, options_.kept_per_worker);
         if (size < needed)
             throw RuntimeError(fmt::format(
                 "a pool of {} mbufs is too small for {} port{} on socket {}: the rings and workers can hold {} "
-                "({} ring descriptors + {} workers x (burst {} + 1.5 x cache {} + {} kept by filters))",
+                "({} ring descriptors + {} workers x (burst {} + 1.5 x cache {}))",
                 size, ports, ports == 1 ? "" : "s", socket, needed, descriptors, options_.workers,
-                RTE_GRAPH_BURST_SIZE, kPoolCache, options_.kept_per_worker));
+                RTE_GRAPH_BURST_SIZE, kPoolCache));
         std::string name = fmt::format("sl_ports_s{}", socket);
         rte_mempool* pool =
             rte_pktmbuf_pool_create(name.c_str(), size, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);

@@ -66,7 +66,8 @@ struct PortStats {
 // + workers x (RTE_GRAPH_BURST_SIZE + 1.5 x cache)
 //     a burst inside each worker's graph, and what each lcore's mempool
 //     cache may keep (it flushes above 1.5 times its size);
-//   - what each worker's filters keep past a walk (defrag's fragments);
+// + what each worker's filters keep past a walk (defrag's fragments,
+//     reassemble's held mbufs), unless --mbufs says otherwise;
 //
 // rounded up to 2^n - 1, the size the ring under the pool uses best.
 // Forgetting the transmit rings or the caches is the usual DPDK sizing

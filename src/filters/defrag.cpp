@@ -178,25 +178,25 @@ public:
 private:
     // Reads the fragment's headers from the mbuf's first segment, where
     // the parser found them (sl::meta); the join rewrites them there.
-    Read read(rte_mbuf* m, Fragment& f) const noexcept {
+    static Read read(rte_mbuf* m, Fragment& f) noexcept {
         const sl::PacketMeta& pm = sl::meta(m);
         if (pm.l3_offset == sl::kNoOffset) return Read::not_fragment;
         const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
-        uint32_t in_first = m->data_len;
+        auto in_first = [m](uint32_t bytes) { return pull_up(m, bytes); };
         uint32_t l3 = pm.l3_offset;
         f.l3 = l3;
         if (pm.flags & sl::kHasVlan) f.key.vlan_outer = pm.vlan_outer;
         if (pm.flags & sl::kHasQinQ) f.key.vlan_inner = pm.vlan_inner;
         uint32_t ip_end;  // where the IP datagram ends in the frame
         if (pm.flags & sl::kIsIpv4) {
-            if (l3 + 20 > in_first) return Read::unsupported;
+            if (!in_first(l3 + 20)) return Read::unsupported;
             const uint8_t* ip = data + l3;
             uint32_t ihl = (ip[0] & 0x0fu) * 4;
             uint32_t total = be16(ip + 2);
             uint16_t frag = be16(ip + 6);
             if (!(frag & 0x3fff)) return Read::not_fragment;
             if (ihl < 20 || total < ihl) return Read::bad;
-            if (l3 + ihl > in_first) return Read::unsupported;
+            if (!in_first(l3 + ihl)) return Read::unsupported;
             f.key.version = 4;
             f.key.proto = ip[9];
             std::memcpy(f.key.source, ip + 12, 4);
@@ -208,20 +208,20 @@ private:
             f.length = total - ihl;
             ip_end = l3 + total;
         } else if (pm.flags & sl::kIsIpv6) {
-            if (l3 + 40 > in_first) return Read::unsupported;
+            if (!in_first(l3 + 40)) return Read::unsupported;
             const uint8_t* ip = data + l3;
             uint32_t at = l3 + 40;
             uint32_t names = l3 + 6;
             uint8_t next = ip[6];
             for (int k = 0; k < kMaxIpv6Extensions && next != kFragmentHeader; k++) {
                 if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS) break;
-                if (at + 8 > in_first) return Read::unsupported;
+                if (!in_first(at + 8)) return Read::unsupported;
                 names = at;
                 next = data[at];
                 at += (data[at + 1] + 1u) * 8;
             }
             if (next != kFragmentHeader) return Read::unsupported;  // past the walk, or after AH/ESP
-            if (at + 8 > in_first) return Read::unsupported;
+            if (!in_first(at + 8)) return Read::unsupported;
             const uint8_t* fh = data + at;
             uint16_t fo = be16(fh + 2);
             f.key.version = 6;
@@ -355,6 +355,32 @@ private:
         data += 8;
         put_be16(data + l3 + 4, d.fragment_at - l3 - 40 + d.total);
         return head;
+    }
+
+    // Makes the first `bytes` of a packet lie in its first segment, moving
+    // them from the next segments into its room: a capture copied into
+    // small segments (sl-replay --segment) may cut a header. False when
+    // the segment has no room for them (or the packet is shorter).
+    static bool pull_up(rte_mbuf* m, uint32_t bytes) noexcept {
+        if (bytes <= m->data_len) return true;
+        if (bytes > m->pkt_len || RTE_MBUF_HAS_EXTBUF(m) || rte_mbuf_refcnt_read(m) != 1 ||
+            bytes - m->data_len > rte_pktmbuf_tailroom(m))
+            return false;
+        while (m->data_len < bytes && m->next) {
+            rte_mbuf* next = m->next;
+            auto n = static_cast<uint16_t>(std::min<uint32_t>(bytes - m->data_len, next->data_len));
+            std::memcpy(rte_pktmbuf_mtod_offset(m, uint8_t*, m->data_len), rte_pktmbuf_mtod(next, const uint8_t*), n);
+            m->data_len = static_cast<uint16_t>(m->data_len + n);
+            next->data_off = static_cast<uint16_t>(next->data_off + n);
+            next->data_len = static_cast<uint16_t>(next->data_len - n);
+            if (next->data_len == 0) {
+                m->next = next->next;
+                m->nb_segs--;
+                next->next = nullptr;
+                rte_pktmbuf_free_seg(next);
+            }
+        }
+        return m->data_len >= bytes;
     }
 
     // Removes the first `bytes` of a packet, from as many segments as hold them.

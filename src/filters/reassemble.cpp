@@ -27,6 +27,7 @@ private:
         sl::TcpStreamsConfig c;
         uint64_t idle_s = c.flows.idle_timeout_ns / 1'000'000'000;
         uint64_t pool_kib = c.held_total / 1024;
+        uint64_t hold_ms = c.hold_ns / 1'000'000;
         sl::ArgReader(ctx.args())
             .option("flows", c.flows.capacity, 64, 1u << 26)
             .option("idle", idle_s, 1, 86400)
@@ -34,9 +35,20 @@ private:
             .option("segments", c.held_segments, 1, 65535)
             .option("pool", pool_kib, 64, 64ull << 20)
             .option("depth", c.depth, 1)
+            .option("mbufs", c.held_mbufs, 1, 1u << 20)
+            .option("hold", hold_ms, 1, 3'600'000)
             .complete();
         c.flows.idle_timeout_ns = idle_s * 1'000'000'000;
         c.held_total = pool_kib * 1024;
+        c.hold_ns = hold_ms * 1'000'000;
+        // Held bytes follow the shadow policy where packets live in NIC
+        // buffers: zero-copy holds the mbufs, hybrid holds them until they
+        // wait too long or the pool runs low, and copy-once copies at once.
+        // sl-replay copies: its records live in the reader's buffers, and a
+        // replay waits for mbufs rather than dropping packets.
+        if (ctx.live() && ctx.shadow_policy() == sl::ShadowPolicy::zero_copy) c.hold = sl::TcpStreamsConfig::Hold::reference;
+        if (ctx.live() && ctx.shadow_policy() == sl::ShadowPolicy::hybrid)
+            c.hold = sl::TcpStreamsConfig::Hold::reference_then_copy;
         if (ctx.ways_in() > 1) throw sl::ConfigError("reassemble must see each packet once: put it before branches join");
         return c;
     }
@@ -51,5 +63,5 @@ SL_REGISTER_FILTER(Reassemble,
                                   .access = sl::Access::headers,
                                   .flags = sl::kMakesStreams,
                                   .summary = "put each TCP connection's bytes in order, per direction, for stream filters",
-                                  .usage = "reassemble [flows=N] [idle=SECONDS] [held=BYTES] [segments=N] [pool=KIB] [depth=BYTES]",
+                                  .usage = "reassemble [flows=N] [idle=SECONDS] [held=BYTES] [segments=N] [pool=KIB] [depth=BYTES] [mbufs=N] [hold=MS]",
                                   .drops = ""})

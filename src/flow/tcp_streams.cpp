@@ -2,10 +2,14 @@
 //
 // Each direction of a flow knows the next stream offset it expects. A
 // segment that reaches it is delivered in place: the chunk points into the
-// packet. A segment beyond it is copied into blocks of a pool this worker
-// owns and held, sorted, until the bytes before it come; the packet that
-// brings them delivers the held bytes too, as further spans of its chunk.
-// Delivered blocks return to the pool once the walk that read them is over.
+// packet. A segment beyond it is held, sorted, until the bytes before it
+// come; the packet that brings them delivers the held bytes too, as further
+// spans of its chunk. Held bytes stay in their packet's mbuf, which the
+// piece holds a reference to (Hold::reference), or are copied once into
+// blocks of a pool this worker owns (Hold::copy); Hold::reference_then_copy
+// copies a piece, and gives its mbuf back, only once it has waited long or
+// the mbufs' pool runs low: the shadow buffer, where it pays. Delivered
+// pieces are let go once the walk that read them is over.
 #include <sl/stream.hpp>
 
 #include <algorithm>
@@ -27,16 +31,21 @@ namespace {
 
 constexpr uint32_t kBlockBytes = 2048;
 
-// A held piece of a stream, at the start of its pool block.
+// A held piece of a stream: its bytes are in its packet's mbuf (m) or in
+// a block of the pool.
 struct Held {
-    Held* next;
+    Held* next;  // the direction's pieces, by offset; the free list
     uint64_t offset;
     uint32_t length;
-    uint32_t pad;
-    // The held bytes follow the header in its block.
-    uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }
+    uint32_t unused;
+    const uint8_t* bytes;
+    rte_mbuf* m;     // the reference this piece holds, or null
+    uint8_t* block;  // the block its bytes were copied to, or null
+    // Pieces that hold references, oldest first.
+    Held* older;
+    Held* newer;
+    uint64_t since_ns;
 };
-constexpr uint32_t kHeldRoom = kBlockBytes - sizeof(Held);
 
 struct Direction {
     uint64_t next;       // the stream offset expected next
@@ -60,11 +69,22 @@ constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04;
 }  // namespace
 
 struct TcpStreams::Impl {
+    using Hold = TcpStreamsConfig::Hold;
     TcpStreamsConfig config;
     std::unique_ptr<FlowTable> table;
     uint8_t* pool = nullptr;
-    Held* free_blocks = nullptr;
-    Held* released = nullptr;  // delivered in this walk: free after it
+    std::vector<Held> headers;
+    Held* free_headers = nullptr;
+    uint8_t* free_blocks = nullptr;  // each free block starts with the next one's address
+    Held* released = nullptr;  // delivered in this walk: let go after it
+    // Pieces that hold references: how many, oldest and newest, and the
+    // pool their mbufs come from (for its pressure).
+    uint32_t references = 0;
+    Held* oldest = nullptr;
+    Held* newest = nullptr;
+    rte_mempool* mbuf_pool = nullptr;
+    uint64_t now = 0;
+    uint16_t largest_burst = 0;
     uint64_t released_walk = 0;
     uint64_t serial = 0;
     std::vector<StreamChunk> chunks;
@@ -77,40 +97,120 @@ struct TcpStreams::Impl {
     uint64_t& overlap_bytes;
     uint64_t& held_full;
     uint64_t& depth_bytes;
+    uint64_t& copied_bytes;
+    uint64_t& held_mbufs;
+    uint64_t& held_mbufs_peak;
     uint64_t depth;  // config.depth, or no limit
 
     Impl(FilterContext& ctx, const TcpStreamsConfig& c)
         : config(c), gaps(ctx.counter("stream_gap")), gap_bytes(ctx.counter("stream_gap_bytes")),
           overlap_bytes(ctx.counter("stream_overlap_bytes")), held_full(ctx.counter("stream_held_full")),
-          depth_bytes(ctx.counter("stream_depth_bytes")), depth(c.depth ? c.depth : UINT64_MAX) {}
-    ~Impl() { rte_free(pool); }
+          depth_bytes(ctx.counter("stream_depth_bytes")), copied_bytes(ctx.counter("stream_copied_bytes")),
+          held_mbufs(ctx.counter("stream_held_mbufs")), held_mbufs_peak(ctx.counter("stream_held_mbufs_peak")), depth(c.depth ? c.depth : UINT64_MAX) {}
+    ~Impl() {
+        // The flows' pieces were let go when they ended (end_all); what a
+        // run that stopped early left is let go here, before the pools go.
+        let_go_released();
+        for (Held& h : headers)
+            if (h.m) rte_pktmbuf_free(h.m);
+        rte_free(pool);
+    }
 
-    Held* take_block() noexcept {
-        Held* h = free_blocks;
-        if (h) free_blocks = h->next;
+    uint8_t* take_block() noexcept {
+        uint8_t* b = free_blocks;
+        if (b) std::memcpy(&free_blocks, b, sizeof(b));
+        return b;
+    }
+    void give_block(uint8_t* b) noexcept {
+        std::memcpy(b, &free_blocks, sizeof(b));
+        free_blocks = b;
+    }
+    Held* take_header() noexcept {
+        Held* h = free_headers;
+        if (h) free_headers = h->next;
         return h;
     }
-    void give_back(Held* h) noexcept {
-        h->next = free_blocks;
-        free_blocks = h;
+
+    void unlink_age(Held* h) noexcept {
+        if (!h->older && !h->newer && oldest != h) return;  // not in the list (delivered)
+        (h->older ? h->older->newer : oldest) = h->newer;
+        (h->newer ? h->newer->older : newest) = h->older;
+        h->older = h->newer = nullptr;
+    }
+    // The piece's bytes, reference and header go back.
+    void let_go(Held* h) noexcept {
+        if (h->m) {
+            unlink_age(h);
+            rte_pktmbuf_free(h->m);
+            h->m = nullptr;
+            references--;
+        }
+        if (h->block) give_block(h->block);
+        h->block = nullptr;
+        h->next = free_headers;
+        free_headers = h;
+    }
+    void let_go_released() noexcept {
+        while (Held* h = released) {
+            released = h->next;
+            let_go(h);
+        }
     }
 
-    // A new walk: the chunks of the last one are read, their blocks free.
+    // A new walk: the chunks of the last one are read, their pieces free.
     void begin_walk() noexcept {
         if (walk == detail::walk_serial) return;
         walk = detail::walk_serial;
         chunk_count = 0;
         span_count = 0;
-        while (Held* h = released) {
-            released = h->next;
-            give_back(h);
+        let_go_released();
+    }
+
+    // Copies a referenced piece into a block and gives its mbuf back: the
+    // shadow buffer. False when the pool has no block.
+    bool copy_out(Held* h) noexcept {
+        uint8_t* b = take_block();
+        if (!b) return false;
+        std::memcpy(b, h->bytes, h->length);
+        copied_bytes += h->length;
+        h->bytes = h->block = b;
+        unlink_age(h);
+        rte_pktmbuf_free(h->m);
+        h->m = nullptr;
+        references--;
+        return true;
+    }
+
+    // Under reference_then_copy, once per burst: pieces held longer than
+    // hold_ns are copied, and while the mbufs' pool has fewer free than
+    // the next walks may take (twice the largest burst seen, and at least
+    // a sixteenth of the pool), the oldest pieces are copied until it has.
+    void relieve(uint64_t burst_now, uint16_t burst_size) noexcept {
+        now = std::max(now, burst_now);
+        largest_burst = std::max(largest_burst, burst_size);
+        while (oldest && oldest->since_ns + config.hold_ns < now)
+            if (!copy_out(oldest)) break;
+        if (oldest && mbuf_pool) {
+            unsigned mark = std::max(mbuf_pool->size / 16, 2u * largest_burst);
+            unsigned avail = rte_mempool_avail_count(mbuf_pool);
+            // A copied piece's mbuf goes back only when it was the last
+            // reference; a segment's pieces share one.
+            for (unsigned want = avail < mark ? mark - avail : 0; want && oldest; want--)
+                if (!copy_out(oldest)) break;
         }
+        held_mbufs = references;
+    }
+
+    // Whether another piece can be held anywhere.
+    bool room() const noexcept {
+        bool reference = config.hold != Hold::copy && references < config.held_mbufs;
+        return free_headers && (reference || (config.hold != Hold::reference && free_blocks));
     }
 
     void drop_held(Direction& d) noexcept {
         while (Held* h = d.held) {
             d.held = h->next;
-            give_back(h);
+            let_go(h);
         }
         d.held_bytes = 0;
         d.held_count = 0;
@@ -129,9 +229,10 @@ struct TcpStreams::Impl {
         }
     }
 
-    // Copies [from, to) of the stream, which the packet holds from packet
-    // offset `at` on, into held blocks, leaving out what is held already.
-    void hold(Direction& d, const rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
+    // Holds [from, to) of the stream, which packet m holds from packet
+    // offset `at` on, leaving out what is held already: by reference or
+    // copied, as config.hold says.
+    void hold(Direction& d, rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
         // Bytes past the depth are never delivered: not worth holding.
         to = std::min(to, std::max(from, depth));
         PacketView whole(m, UINT32_MAX, nullptr);
@@ -151,25 +252,55 @@ struct TcpStreams::Impl {
                 stop = std::min(stop, (*link)->offset);
             }
             if (d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments) return;
-            Held* h = take_block();
+            bool by_reference = config.hold != Hold::copy && references < config.held_mbufs;
+            if (!by_reference && (config.hold == Hold::reference || !free_blocks)) {
+                held_full++;
+                return;
+            }
+            Held* h = take_header();
             if (!h) {
                 held_full++;
                 return;
             }
-            auto n = static_cast<uint32_t>(std::min<uint64_t>(stop - cur, kHeldRoom));
+            auto n = static_cast<uint32_t>(std::min<uint64_t>(stop - cur, kBlockBytes));
             h->offset = cur;
             h->length = 0;
-            whole.for_each_span(at + static_cast<uint32_t>(cur - from), n, [&](const uint8_t* p, uint32_t len) {
-                std::memcpy(h->data() + h->length, p, len);
-                h->length += len;
-                return true;
-            });
+            uint32_t from_byte = at + static_cast<uint32_t>(cur - from);
+            if (by_reference) {
+                // One piece per contiguous run of the packet: the first
+                // segment's bytes here, the rest on the next turn.
+                whole.for_each_span(from_byte, n, [&](const uint8_t* p, uint32_t len) {
+                    h->bytes = p;
+                    h->length = len;
+                    return false;
+                });
+                h->m = m;
+                h->block = nullptr;
+                rte_pktmbuf_refcnt_update(m, 1);
+                references++;
+                h->since_ns = now;
+                h->newer = nullptr;
+                h->older = newest;
+                (newest ? newest->newer : oldest) = h;
+                newest = h;
+                if (!mbuf_pool) mbuf_pool = m->pool;
+            } else {
+                uint8_t* b = take_block();
+                whole.for_each_span(from_byte, n, [&](const uint8_t* p, uint32_t len) {
+                    std::memcpy(b + h->length, p, len);
+                    h->length += len;
+                    return true;
+                });
+                h->m = nullptr;
+                h->bytes = h->block = b;
+                copied_bytes += h->length;
+            }
             h->next = *link;
             *link = h;
             link = &h->next;
             d.held_bytes += h->length;
             d.held_count++;
-            cur += n;
+            cur += h->length;
         }
     }
 
@@ -183,9 +314,11 @@ struct TcpStreams::Impl {
             uint64_t end = h->offset + h->length;
             if (end > d.next) {
                 auto skip = static_cast<uint32_t>(d.next - h->offset);
-                add_span(c, h->data() + skip, h->length - skip);
+                add_span(c, h->bytes + skip, h->length - skip);
                 d.next = end;
             }
+            // Read during this walk, let go after it; no longer the oldest.
+            if (h->m) unlink_age(h);
             h->next = released;
             released = h;
         }
@@ -204,7 +337,7 @@ struct TcpStreams::Impl {
 };
 
 const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, const Flow& flow) noexcept {
-    const rte_mbuf* m = burst[i];
+    rte_mbuf* m = burst[i];
     const PacketMeta& pm = meta(m);
     if (pm.ip_proto != IPPROTO_TCP || !(pm.flags & kHasPorts) || pm.l4_offset == kNoOffset) return nullptr;
     PacketView view = burst.view(i);
@@ -288,7 +421,7 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
         // from the first held byte. Bytes past the depth are not held, so
         // with a depth the bound is also how far the stream reached past
         // the gap; with nothing held, it goes on from the depth.
-        bool full = d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !free_blocks;
+        bool full = d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !room();
         bool reached = depth != UINT64_MAX && static_cast<uint64_t>(seg_end) - d.next >= config.held_bytes;
         if ((d.held && full) || reached) {
             uint64_t resume = d.held ? d.held->offset : depth;
@@ -325,10 +458,17 @@ TcpStreams::TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config)
     impl_->pool = static_cast<uint8_t*>(rte_malloc_socket("sl_stream_held", blocks * kBlockBytes, 64, ctx.socket_id()));
     if (!impl_->pool)
         throw RuntimeError(fmt::format("cannot allocate {} KiB for held stream bytes", blocks * kBlockBytes / 1024));
-    for (uint64_t b = blocks; b-- > 0;) impl_->give_back(reinterpret_cast<Held*>(impl_->pool + b * kBlockBytes));
+    for (uint64_t b = blocks; b-- > 0;) impl_->give_block(impl_->pool + b * kBlockBytes);
+    uint64_t references = config.hold == TcpStreamsConfig::Hold::copy ? 0 : config.held_mbufs;
+    impl_->headers.resize(blocks + references);
+    for (size_t h = impl_->headers.size(); h-- > 0;) {
+        impl_->headers[h].next = impl_->free_headers;
+        impl_->free_headers = &impl_->headers[h];
+    }
+    if (references) ctx.keeps_packets(static_cast<uint32_t>(references));
     impl_->chunks.resize(kMaxBurst * 4);
-    // A walk's chunks: each packet's own pieces, and every block drained.
-    impl_->spans.resize(kMaxBurst * 8 + blocks);
+    // A walk's chunks: each packet's own pieces, and every piece drained.
+    impl_->spans.resize(kMaxBurst * 8 + impl_->headers.size());
 }
 
 TcpStreams::~TcpStreams() = default;
@@ -336,6 +476,12 @@ TcpStreams::~TcpStreams() = default;
 void TcpStreams::process(const Burst& burst) noexcept {
     Impl& s = *impl_;
     s.begin_walk();
+    if (s.config.hold != TcpStreamsConfig::Hold::copy) {
+        uint64_t latest = 0;
+        for (uint16_t i = 0; i < burst.size(); i++) latest = std::max(latest, timestamp_ns(burst[i]));
+        if (s.config.hold == TcpStreamsConfig::Hold::reference_then_copy) s.relieve(latest, burst.size());
+        else s.now = std::max(s.now, latest);
+    }
     Flow flows[kMaxBurst];
     for (uint16_t i = 0, end; i < burst.size();) {
         end = s.table->lookup(burst, flows, i);
@@ -346,9 +492,15 @@ void TcpStreams::process(const Burst& burst) noexcept {
         for (; i < end; i++)
             attach_stream_chunk(burst, i, flows[i].id == kNoFlow ? nullptr : s.segment(burst, i, flows[i]));
     }
+    s.held_mbufs = s.references;
+    s.held_mbufs_peak = std::max<uint64_t>(s.held_mbufs_peak, s.references);
 }
 
-void TcpStreams::end_all() noexcept { impl_->table->end_all(); }
+void TcpStreams::end_all() noexcept {
+    impl_->table->end_all();
+    impl_->let_go_released();
+    impl_->held_mbufs = impl_->references;
+}
 
 const FlowTable& TcpStreams::flows() const noexcept { return *impl_->table; }
 

@@ -69,10 +69,15 @@ public:
         return port < where_.tx_queues.size() ? where_.tx_queues[port] : -1;
     }
     void set_access(Access access) override { instance_.access = access; }
-    void keeps_packets(uint32_t most) override {
-        if (!node_.type || !(node_.type->flags & kKeepsPackets))
-            throw ConfigError("keeps packets, but its type does not say so (kKeepsPackets)");
-        instance_.kept = most;
+    void keeps_packets(uint32_t most) override { instance_.kept = most; }
+    ShadowPolicy shadow_policy() const override {
+        switch (node_.policy.policy) {
+        case shadow::Policy::zero_copy: return ShadowPolicy::zero_copy;
+        case shadow::Policy::copy_once: return ShadowPolicy::copy_once;
+        case shadow::Policy::prefetch: return ShadowPolicy::prefetch;
+        case shadow::Policy::hybrid: break;
+        }
+        return ShadowPolicy::hybrid;
     }
 
 private:

@@ -314,8 +314,47 @@ protected:
         return out;
     }
 
+    // tcpflow's files for capture `in`, by name (its report.xml left out).
+    std::map<std::string, std::string> tcpflow(const std::string& in) {
+        fs::path out = dir_ / "tcpflow";
+        Result r = run(quote(env("TCPFLOW")) + " -r " + quote(in) + " -o " + quote(out.string()));
+        EXPECT_EQ(r.status, 0) << r.err;
+        return files_in(out, "report.xml");
+    }
+    // The files of a folder by name, their bytes, but for `except`.
+    static std::map<std::string, std::string> files_in(const fs::path& folder, const std::string& except = "") {
+        std::map<std::string, std::string> files;
+        for (const auto& e : fs::directory_iterator(folder))
+            if (e.path().filename() != except) files[e.path().filename().string()] = slurp(e.path());
+        return files;
+    }
+
     fs::path dir_;
 };
+
+// A frame for write_frames: its bytes, its second after 1700000000, and how
+// many of them the capture holds (0: all).
+struct Frame {
+    std::string bytes;
+    long second = 0;
+    uint32_t captured = 0;
+};
+
+// Writes Ethernet frames to a pcap capture, as a test's own input.
+inline void write_frames(const std::string& file, const std::vector<Frame>& frames) {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
+    ASSERT_NE(d, nullptr) << pcap_geterr(dead);
+    for (const auto& f : frames) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = 1700000000 + f.second;
+        h.len = static_cast<bpf_u_int32>(f.bytes.size());
+        h.caplen = f.captured ? f.captured : h.len;
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(f.bytes.data()));
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+}
 
 struct Record {
     uint64_t ts_ns;

@@ -388,7 +388,7 @@ std::map<std::string, Json> node_figures(const Stats& s) {
 
 // Each output file's bytes; a report's lines sorted (workers append theirs
 // in any order).
-std::map<std::string, std::string> files_in(const std::string& dir) {
+std::map<std::string, std::string> outputs_in(const std::string& dir) {
     std::map<std::string, std::string> out;
     for (const auto& f : fs::directory_iterator(dir)) {
         std::string bytes = slurp(f.path());
@@ -435,7 +435,7 @@ TEST_F(Replay, EveryConfigWritesTheSameFilesOnEveryWorkerCount) {
                 dealt += w.at("packets_read").get<uint64_t>();
             }
             EXPECT_EQ(dealt, records);
-            auto files = files_in(out);
+            auto files = outputs_in(out);
             auto nodes = node_figures(s);
             if (workers == 1) {
                 one_files = files;

@@ -12,13 +12,6 @@ namespace {
 
 class Streams : public Harness {
 protected:
-    // tcpflow's files for `in`, by name (its report.xml left out).
-    std::map<std::string, std::string> tcpflow(const std::string& in) {
-        fs::path out = dir_ / "tcpflow";
-        Result r = run(quote(env("TCPFLOW")) + " -r " + quote(in) + " -o " + quote(out.string()));
-        EXPECT_EQ(r.status, 0) << r.err;
-        return files_in(out, "report.xml");
-    }
     // What `tshark -z follow,tcp,raw` gives for the connection between two
     // "ADDR:PORT" endpoints: the bytes each sent, first sender first.
     std::pair<std::string, std::string> tshark_follow(const std::string& in, const std::string& a, const std::string& b) {
@@ -51,12 +44,6 @@ protected:
         EXPECT_NE(client, rewritten);
         EXPECT_EQ(server, files["010.001.000.002.00080-010.001.000.007.40007"]);
         rewritten = client;
-        return files;
-    }
-    static std::map<std::string, std::string> files_in(const fs::path& folder, const std::string& except = "") {
-        std::map<std::string, std::string> files;
-        for (const auto& e : fs::directory_iterator(folder))
-            if (e.path().filename() != except) files[e.path().filename().string()] = slurp(e.path());
         return files;
     }
 };
@@ -203,27 +190,12 @@ std::string tcp_frame(uint8_t client, uint32_t seq, uint8_t flags, uint16_t payl
     return f;
 }
 
-// Writes frames (with their second) to a capture.
-void write_frames(const std::string& file, const std::vector<std::pair<std::string, long>>& frames) {
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
-    ASSERT_NE(d, nullptr);
-    for (const auto& [frame, second] : frames) {
-        pcap_pkthdr h{};
-        h.ts.tv_sec = 1700000000 + second;
-        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-        pcap_dump(reinterpret_cast<u_char*>(d), &h, reinterpret_cast<const u_char*>(frame.data()));
-    }
-    pcap_dump_close(d);
-    pcap_close(dead);
-}
-
 TEST_F(Streams, AFlowThatNeverClosesEndsIdleAndItsHeldBytesAreAGap) {
     // One connection sends 100 bytes, then 100 more after a gap of 100 that
     // never fills, and goes quiet; five minutes later ten other
     // connections send 2,000 packets, enough bursts for the idle sweep to
     // pass every place of the table.
-    std::vector<std::pair<std::string, long>> frames{
+    std::vector<Frame> frames{
         {tcp_frame(1, 1000, 0x02, 0), 0}, {tcp_frame(1, 1001, 0x18, 100), 1}, {tcp_frame(1, 1201, 0x18, 100), 2}};
     for (int k = 0; k < 2000; k++)
         frames.push_back({tcp_frame(static_cast<uint8_t>(2 + k % 10), 7000, k < 10 ? 0x02 : 0x10, 0), 300});
@@ -251,7 +223,7 @@ TEST_F(Streams, AHoleBelowTheDepthIsGivenUpOnceTheStreamReachesPastItsBound) {
     // Bytes [0,100), then a hole [100,200) that never fills, then 100-byte
     // segments up to 3,000: with depth=250 only [200,250) of them can be
     // held, so the held bound (2,048) counts how far the stream reached.
-    std::vector<std::pair<std::string, long>> frames{{tcp_frame(1, 1000, 0x02, 0), 0}, {tcp_frame(1, 1001, 0x18, 100), 0}};
+    std::vector<Frame> frames{{tcp_frame(1, 1000, 0x02, 0), 0}, {tcp_frame(1, 1001, 0x18, 100), 0}};
     for (uint32_t at = 200; at < 3000; at += 100) frames.push_back({tcp_frame(1, 1001 + at, 0x18, 100), 0});
     frames.push_back({tcp_frame(1, 1001 + 3000, 0x11, 0), 0});  // FIN
     std::string in = path("hole.pcap");
@@ -469,6 +441,74 @@ TEST_F(Streams, StreamFilterMistakesAreConfigurationErrors) {
         EXPECT_EQ(r.status, 2) << c.graph;
         EXPECT_NE(r.err.find(c.message), std::string::npos) << c.graph << "\n" << r.err;
     }
+}
+
+// `flows` connections from 10.9.<k>, all open at once: each sends its
+// second segment before its first, so that every flow holds one segment
+// until the first segments come, then FIN.
+void write_held_flows(const std::string& file, unsigned flows) {
+    auto from = [](unsigned k, uint32_t seq, uint8_t flags, uint16_t payload, char fill) {
+        std::string f = tcp_frame(1, seq, flags, payload);
+        f[28] = static_cast<char>(k >> 8);
+        f[29] = static_cast<char>(k);
+        std::fill(f.begin() + 54, f.end(), fill);
+        return f;
+    };
+    std::vector<Frame> frames;
+    for (unsigned k = 0; k < flows; k++) frames.push_back({from(k, 1000, 0x02, 0, 0), 0});
+    for (unsigned k = 0; k < flows; k++) frames.push_back({from(k, 1101, 0x18, 100, 'b'), 0});
+    for (unsigned k = 0; k < flows; k++) frames.push_back({from(k, 1001, 0x18, 100, 'a'), 0});
+    for (unsigned k = 0; k < flows; k++) frames.push_back({from(k, 1201, 0x11, 0, 0), 0});
+    write_frames(file, frames);
+}
+
+TEST_F(Streams, UnderPoolPressureZeroCopyRunsDryAndHybridCopiesWhatItMust) {
+    // 3,000 held segments and a pool of 1,023 mbufs (rings of 128): holding
+    // every mbuf drains the pool, so sl-forward's port drops what it
+    // cannot receive; hybrid copies the oldest held bytes when the pool
+    // runs low and drops nothing; copy-once copies every held byte. With a
+    // pool that fits them (the default), zero-copy holds them all.
+    // (hold= keeps hybrid from copying what waited long: a slow build may
+    // take seconds here.)
+    std::string in = path("held.pcap");
+    const unsigned flows = 3000;
+    write_held_flows(in, flows);
+    size_t total = 4 * flows;
+    auto expected = tcpflow(in);
+    ASSERT_EQ(expected.size(), flows);
+    std::map<std::string, uint64_t> copied, missed;
+    for (std::string policy : {"zero-copy", "hybrid", "copy-once", "zero-copy, default pool"}) {
+        std::string out = path(policy.substr(0, policy.find(',')) + std::to_string(copied.size()));
+        std::string p = prefix("held-" + std::to_string(copied.size()));
+        std::vector<std::string> args = {"--vdev=net_pcap0,rx_pcap=" + in, "--", "-q", "--shadow",
+                                         policy.substr(0, policy.find(',')), "--rxd", "128", "--txd", "128", "-o", out,
+                                         "--stats-json", out + ".json", "-e",
+                                         "rx | reassemble mbufs=4096 hold=600000 | streams \"flows\""};
+        if (policy.find(',') == std::string::npos) args.insert(args.end(), {"--mbufs", "1023"});
+        auto fwd = start_forward(p, args);
+        // Every record is read, or dropped by the port for want of an mbuf.
+        EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) {
+            return s.total("packets_read") + s.json.at("port_rx_missed").at(0).get<uint64_t>() == total;
+        })) << policy << ": " << fwd->err();
+        Result r = fwd->stop();
+        ASSERT_EQ(r.status, 0) << policy << ": " << r.err;
+        Stats s = stats_of(out + ".json");
+        expect_conservation(s);
+        copied[policy] = s.of("reassemble#1", "stream_copied_bytes");
+        missed[policy] = s.port_figure(0, "rx_missed");
+        if (missed[policy] == 0) {
+            EXPECT_EQ(files_in(fs::path(out) / "flows"), expected) << policy;
+        }
+    }
+    EXPECT_GT(missed["zero-copy"], 0u);
+    EXPECT_EQ(copied["zero-copy"], 0u);
+    EXPECT_EQ(missed["hybrid"], 0u);
+    EXPECT_GT(copied["hybrid"], 0u);
+    EXPECT_EQ(missed["copy-once"], 0u);
+    EXPECT_EQ(copied["copy-once"], uint64_t{flows} * 100);
+    EXPECT_LT(copied["hybrid"], copied["copy-once"]);
+    EXPECT_EQ(missed["zero-copy, default pool"], 0u);
+    EXPECT_EQ(copied["zero-copy, default pool"], 0u);
 }
 
 }  // namespace

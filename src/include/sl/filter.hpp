@@ -111,6 +111,11 @@ public:
     virtual void merge_workers(std::span<Filter* const> instances) { (void)instances; }
 };
 
+// How the shadow buffers serve a filter's reads (--shadow, `shadow NAME
+// POLICY`): a filter that keeps bytes past their packet's walk follows it
+// (reassemble holds mbufs under zero_copy and hybrid).
+enum class ShadowPolicy : uint8_t { zero_copy, copy_once, hybrid, prefetch };
+
 // What the runtime offers a filter while it is being constructed.
 class FilterContext {
 public:
@@ -164,10 +169,14 @@ public:
     // bpf expression that looks into the payload): replaces the access its
     // type declared. Burst::view() and the shadow policy follow it.
     virtual void set_access(Access access) = 0;
-    // For a kKeepsPackets filter: the most mbufs it keeps at once, past the
-    // burst they came in. The runtime makes its pools that much larger, so
-    // that what the filter keeps never starves the input.
+    // The most mbufs this filter keeps at once past the walk they came in:
+    // by Burst::keep() (kKeepsPackets), or by a reference of its own
+    // (rte_pktmbuf_refcnt_update) while the packet goes on. The runtime
+    // makes its pools that much larger, and gives the packets memory of
+    // their own (not a capture reader's, which it reuses).
     virtual void keeps_packets(uint32_t most) = 0;
+    // The shadow policy this filter's reads are served under.
+    virtual ShadowPolicy shadow_policy() const = 0;
 };
 
 using FilterFactory = std::unique_ptr<Filter> (*)(FilterContext&);

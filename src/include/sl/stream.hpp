@@ -94,13 +94,29 @@ struct TcpStreamsConfig {
     // Bytes of each direction delivered, from its start; the rest are
     // neither held nor delivered (counted as stream_depth_bytes). 0: all.
     uint64_t depth = 0;
+    // Where held bytes live. copy: copied into the block pool at once.
+    // reference: the packet's mbuf is held (a reference of its own) and
+    // nothing is copied; past `held_mbufs` a segment is not held
+    // (stream_held_full). reference_then_copy: held so, and copied into
+    // the pool (the mbuf released) once held longer than `hold_ns`, or
+    // while the mbufs' pool has fewer free than the next walks may take
+    // (twice the largest burst, at least a sixteenth of the pool), oldest
+    // first.
+    enum class Hold : uint8_t { copy, reference, reference_then_copy };
+    Hold hold = Hold::copy;
+    uint32_t held_mbufs = 1024;           // per worker, when holding references
+    uint64_t hold_ns = 1'000'000'000;     // packet time
 };
 
 // TCP reassembly on a flow table, for filters that make streams. Overlaps
 // are settled by first arrival: a byte already delivered or held keeps its
 // value, as the Linux and BSD stacks keep what they queued first.
 // Counters (on the owning filter): stream_gap, stream_gap_bytes,
-// stream_overlap_bytes, stream_held_full, besides the flow table's.
+// stream_overlap_bytes, stream_held_full, stream_copied_bytes (held bytes
+// copied into the pool), stream_held_mbufs (references held now) and
+// stream_held_mbufs_peak, besides
+// the flow table's. With a Hold that references, the constructor tells the
+// runtime (FilterContext::keeps_packets).
 class TcpStreams {
 public:
     TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config);
