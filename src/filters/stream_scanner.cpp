@@ -196,7 +196,7 @@ void StreamScanner::report(const StreamChunk& c, unsigned id, uint64_t end) noex
     if (report_fd_ < 0) return;
     if (report_used_ + kReportLine > report_buf_.size()) flush_report();
     char* line = report_buf_.data() + report_used_;
-    size_t n = stream_name(line, kReportLine - 48, c.flows->endpoints(c.flow), c.direction);
+    size_t n = stream_name(line, kReportLine - 48, c.endpoints(), c.direction);
     size_t room = kReportLine - n;
     auto r = fmt::format_to_n(line + n, room, "\t{}\t{}\n", id + 1, end);
     report_used_ += n + std::min(static_cast<size_t>(r.size), room);

@@ -153,7 +153,7 @@ private:
 
     int open_file(const sl::StreamChunk& c, Entry& e) noexcept {
         make_room();
-        sl::FlowEndpoints ep = c.flows->endpoints(c.flow);
+        sl::FlowEndpoints ep = c.endpoints();
         char base[200];
         unsigned d = c.direction;
         if (e.suffix[d]) {  // named before: the file is ours

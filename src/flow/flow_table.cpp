@@ -307,12 +307,15 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
 
 void* FlowTable::slot(uint32_t id) noexcept { return impl_->slot(id); }
 
-FlowEndpoints FlowTable::endpoints(uint32_t id) const noexcept {
+bool FlowTable::b_sent_first(uint32_t id) const noexcept { return impl_->records[id].initiator_b; }
+
+FlowEndpoints FlowTable::endpoints(uint32_t id) const noexcept { return endpoints(id, b_sent_first(id)); }
+
+FlowEndpoints FlowTable::endpoints(uint32_t id, bool b_first) const noexcept {
     FlowEndpoints e{};
     const void* p = nullptr;
     if (rte_hash_get_key_with_position(impl_->hash, static_cast<int32_t>(id), const_cast<void**>(&p)) != 0) return e;
     const Key& key = *static_cast<const Key*>(p);
-    bool b_first = impl_->records[id].initiator_b;
     std::memcpy(e.addr[0], b_first ? key.b : key.a, 16);
     std::memcpy(e.addr[1], b_first ? key.a : key.b, 16);
     e.port[0] = b_first ? key.port_b : key.port_a;

@@ -370,7 +370,8 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
     int64_t seg_end = rel + seg_len;
     if (chunk_count == chunks.size()) return nullptr;
     StreamChunk& c = chunks[chunk_count];
-    c = {table.get(), state->serial, d.next, flow.id, 0, spans.data() + span_count, 0, flow.direction, 0};
+    c = {table.get(), state->serial,      d.next, flow.id, 0, spans.data() + span_count, 0, flow.direction, 0,
+         table->b_sent_first(flow.id)};
     // Bytes past the depth are counted once each, by how far the segments
     // reached (as tcpflow's files would hold them), whatever their order:
     // past_depth says how far out-of-order segments reached before the

@@ -443,6 +443,30 @@ TEST_F(Streams, StreamFilterMistakesAreConfigurationErrors) {
     }
 }
 
+TEST_F(Streams, AConnectionThatTakesAClosedOnesPlaceInOneBurstNamesEachByItsOwnFirstSender) {
+    // 10.9.0.1:5000 opens, sends 10 bytes and resets; in the same burst
+    // 10.9.0.254:80 opens a connection to it on the same ports and sends
+    // 20 bytes. The first connection's bytes are the client's, the
+    // second's the server's, whatever the flow's place says by the time
+    // streams reads the burst.
+    auto reversed = [](std::string f) {
+        for (int k = 0; k < 4; k++) std::swap(f[26 + k], f[30 + k]);
+        for (int k = 0; k < 2; k++) std::swap(f[34 + k], f[36 + k]);
+        return f;
+    };
+    std::vector<Frame> frames{{tcp_frame(1, 1000, 0x02, 0), 0},   {tcp_frame(1, 1001, 0x18, 10), 0},
+                              {tcp_frame(1, 1011, 0x04, 0), 0},   {reversed(tcp_frame(1, 7000, 0x02, 0)), 0},
+                              {reversed(tcp_frame(1, 7001, 0x18, 20)), 0}};
+    std::string in = path("reuse.pcap");
+    write_frames(in, frames);
+    auto expected = tcpflow(in);
+    ASSERT_EQ(expected.size(), 2u);
+    std::string out = path("out");
+    Result r = replay({"-q", "-o", out, "-e", "rx | reassemble | streams \"flows\"", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(files_in(fs::path(out) / "flows"), expected);
+}
+
 // `flows` connections from 10.9.<k>, all open at once: each sends its
 // second segment before its first, so that every flow holds one segment
 // until the first segments come, then FIN.

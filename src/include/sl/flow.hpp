@@ -113,6 +113,11 @@ public:
     }
     // The endpoints of flow `id`, [0] being the one that sent its first packet.
     FlowEndpoints endpoints(uint32_t id) const noexcept;
+    // Which of the key's endpoints sent first, and the endpoints as they
+    // were when it did: a connection that takes a closed one's place in
+    // the same burst may have the other endpoint send first.
+    bool b_sent_first(uint32_t id) const noexcept;
+    FlowEndpoints endpoints(uint32_t id, bool b_sent_first) const noexcept;
     // Flows alive now, and the most there can be (ids are below it).
     uint32_t size() const noexcept;
     uint32_t capacity() const noexcept;

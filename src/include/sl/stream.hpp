@@ -49,6 +49,11 @@ struct StreamChunk {
     uint16_t span_count;
     uint8_t direction;       // as sl::Flow
     uint8_t flags;           // StreamFlag bits
+    uint8_t b_sent_first;    // FlowTable::b_sent_first when the chunk was made
+
+    // The flow's endpoints, [0] the one that sent first ([direction] sent
+    // these bytes), as they were when the chunk was made.
+    FlowEndpoints endpoints() const noexcept { return flows->endpoints(flow, b_sent_first); }
 
     // Calls f(const uint8_t* bytes, uint32_t length) for each piece of the
     // chunk's `length` bytes in order; stops early and returns false when f
