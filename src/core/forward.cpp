@@ -89,6 +89,7 @@ public:
         PortOptions port_options = options_.ports;
         port_options.workers = workers;
         port_options.kept_per_worker = needs.kept;
+        port_options.rss_by_addresses = needs.deal_by_addresses;
         port_options.tx_queues = static_cast<uint16_t>(options_.tx_queues);
         ports_ = std::make_unique<Ports>(port_options);
         for (unsigned w = 0; w < workers; w++) {

@@ -163,7 +163,7 @@ Ports::Setup Ports::configure(uint16_t port) {
 
     rte_eth_conf conf{};
     if (s.rxq > 1) {
-        uint64_t wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+        uint64_t wanted = options_.rss_by_addresses ? RTE_ETH_RSS_IP : RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
         uint64_t rss = wanted & info.flow_type_rss_offloads;
         if (rss == 0) {
             // net_af_packet, for one, spreads by the kernel's fanout instead.

@@ -32,6 +32,9 @@ inline constexpr uint16_t kDefaultGather = 64;
 struct PortOptions {
     unsigned workers = 1;
     uint32_t kept_per_worker = 0;  // mbufs each worker's filters may keep past a walk
+    // RSS on IP addresses alone (a filter joins fragments): a datagram's
+    // pieces and its flow's other packets reach one queue.
+    bool rss_by_addresses = false;
     uint16_t rx_queues = 1;       // per port
     uint16_t tx_queues = 0;       // per port; 0: one per worker (never fewer)
     uint16_t rx_descriptors = 1024;

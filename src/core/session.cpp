@@ -186,7 +186,8 @@ int Session::run() {
         engines_ = std::make_unique<shadow::CopyEngines>(options_.shadow, static_cast<unsigned>(workers_.size()),
                                                          static_cast<int>(rte_socket_id()));
         instances = instantiate(*plan, false);
-        io_.start(static_cast<unsigned>(workers_.size()), graph::packet_needs(*plan, instances[0]), &g_stop);
+        started_needs_ = graph::packet_needs(*plan, instances[0]);
+        io_.start(static_cast<unsigned>(workers_.size()), started_needs_, &g_stop);
     } catch (const std::exception& e) {
         return exit_status_after(e);
     }
@@ -307,6 +308,15 @@ void Session::reload() {
         lang::Program config = read_config();
         graph::Plan plan = graph::plan(config, filter_registry(), plan_options());
         auto instances = instantiate(plan, true);
+        // The pools and the way records become mbufs were chosen at start.
+        io::PacketNeeds needs = graph::packet_needs(plan, instances[0]);
+        if (needs.kept > started_needs_.kept)
+            throw ConfigError(fmt::format("the new graph's filters keep up to {} mbufs per worker; the pools were "
+                                          "sized at start for {}: restart to change that",
+                                          needs.kept, started_needs_.kept));
+        if (needs.writes && !started_needs_.writes)
+            throw ConfigError("the new graph changes or keeps packets and the running one does not: restart to "
+                              "give packets memory of their own");
         for (auto& w : workers_)
             next.push_back(std::make_unique<graph::Runtime>(plan, std::move(instances[w->index]), *w->source));
     } catch (const std::exception& e) {

@@ -114,6 +114,7 @@ private:
     std::unique_ptr<shadow::CopyEngines> engines_;  // outlive the graphs that copy through them
     std::vector<std::unique_ptr<Worker>> workers_;
     bool io_closed_ = false;
+    io::PacketNeeds started_needs_;  // what the first graph asked of the inputs
     // Held by the main lcore while it replaces graphs, and by readers of
     // the reports on other threads (telemetry).
     mutable std::mutex control_;

@@ -67,9 +67,10 @@ static_assert(sizeof(DatagramKey) == 48);
 // One fragment as the table keeps it.
 struct Piece {
     rte_mbuf* m;
-    uint16_t offset;  // payload bytes of the datagram before it
-    uint16_t length;  // its payload bytes
-    uint16_t header;  // bytes before its payload: link, IP, extension and fragment headers
+    uint16_t offset;    // payload bytes of the datagram before it
+    uint16_t length;    // its payload bytes
+    uint16_t header;    // bytes before its payload: link, IP, extension and fragment headers
+    uint16_t segments;  // the mbufs it holds
 };
 
 struct Datagram {
@@ -122,6 +123,9 @@ public:
             .option("held", max_held_, 2, 1u << 20)
             .option("timeout", timeout_s, 1, 3600)
             .complete();
+        if (uint64_t{capacity_} * max_pieces_ > (1u << 24))
+            throw sl::ConfigError(fmt::format("datagrams={} x fragments={} is more than 16M pieces to keep room for",
+                                              capacity_, max_pieces_));
         timeout_ns_ = timeout_s * 1'000'000'000;
         ctx.keeps_packets(max_held_);
         static std::atomic<unsigned> tables{0};
@@ -181,6 +185,10 @@ private:
     static Read read(rte_mbuf* m, Fragment& f) noexcept {
         const sl::PacketMeta& pm = sl::meta(m);
         if (pm.l3_offset == sl::kNoOffset) return Read::not_fragment;
+        // Only a packet that nothing else holds (an earlier filter's
+        // reference, a device's) may be chained into another.
+        for (const rte_mbuf* seg = m; seg; seg = seg->next)
+            if (rte_mbuf_refcnt_read(seg) != 1 || RTE_MBUF_HAS_EXTBUF(seg)) return Read::unsupported;
         const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
         auto in_first = [m](uint32_t bytes) { return pull_up(m, bytes); };
         uint32_t l3 = pm.l3_offset;
@@ -292,7 +300,8 @@ private:
             return;
         }
         std::memmove(p + at + 1, p + at, sizeof(Piece) * (d.pieces - at));
-        p[at] = {m, static_cast<uint16_t>(f.offset), static_cast<uint16_t>(f.length), static_cast<uint16_t>(f.header)};
+        p[at] = {m, static_cast<uint16_t>(f.offset), static_cast<uint16_t>(f.length), static_cast<uint16_t>(f.header),
+                 m->nb_segs};
         d.pieces++;
         d.have += f.length;
         if (!f.more) {
@@ -303,14 +312,14 @@ private:
             d.fragment_at = f.fragment_at;
             d.names_fragment_at = f.names_fragment_at;
         }
-        held_++;
+        held_ += m->nb_segs;
         if (!(d.has_last && d.have == d.total)) {
             while (held_ > max_held_ && age_head_ != age_tail_) evict_oldest();
             return;
         }
-        rte_mbuf* whole = join(d, p);
         uint16_t pieces = d.pieces;
-        forget(pos, pieces);
+        rte_mbuf* whole = join(d, p);
+        forget(pos);
         if (!whole) {
             oversize_ += pieces;
             return;
@@ -324,6 +333,14 @@ private:
     // (a chain too long for an mbuf) frees them all and returns null.
     rte_mbuf* join(const Datagram& d, Piece* p) noexcept {
         rte_mbuf* head = p[0].m;
+        // The IP length the head's header gives the whole: each piece was
+        // checked against its own header, the head's may be longer.
+        uint32_t l3_head = sl::meta(head).l3_offset;
+        uint32_t before = d.version == 4 ? p[0].header - l3_head : d.fragment_at - l3_head - 40u;
+        if (before + d.total > kMaxIpLength) {
+            for (uint16_t k = 0; k < d.pieces; k++) rte_pktmbuf_free(p[k].m);
+            return nullptr;
+        }
         bool ok = trim_to(head, uint32_t{p[0].header} + p[0].length);
         for (uint16_t k = 1; k < d.pieces; k++) {
             rte_mbuf* m = p[k].m;
@@ -421,25 +438,26 @@ private:
     void discard(int32_t pos, uint64_t& reason, rte_mbuf* also = nullptr) noexcept {
         Datagram& d = datagrams_[pos];
         Piece* p = &pieces_[size_t(pos) * max_pieces_];
-        for (uint16_t k = 0; k < d.pieces; k++) rte_pktmbuf_free(p[k].m);
         reason += d.pieces;
+        forget(pos);  // counts what the pieces held, before they go
+        for (uint16_t k = 0; k < d.pieces; k++) rte_pktmbuf_free(p[k].m);
         if (also) {
             rte_pktmbuf_free(also);
             reason++;
         }
-        forget(pos, d.pieces);
     }
 
-    void forget(int32_t pos, uint16_t pieces) noexcept {
+    // The datagram at `pos` leaves the table; its pieces are the caller's.
+    void forget(int32_t pos) noexcept {
         DatagramKey key;
         void* stored = nullptr;
         if (rte_hash_get_key_with_position(hash_, pos, &stored) == 0) {
             std::memcpy(&key, stored, sizeof(key));
             rte_hash_del_key(hash_, &key);
         }
-        held_ -= pieces;
+        const Piece* p = &pieces_[size_t(pos) * max_pieces_];
+        for (uint16_t k = 0; k < datagrams_[pos].pieces; k++) held_ -= p[k].segments;
         datagrams_[pos].serial = 0;
-        datagrams_[pos].pieces = 0;
     }
 
     // Datagrams in the order they began: the timeout is the same for all,

@@ -123,7 +123,10 @@ struct FlowTable::Impl {
             uint32_t id = hand;
             hand = hand + 1 == capacity ? 0 : hand + 1;
             const Record& r = records[id];
-            if (r.alive && now - r.last_ns > timeout_of(r)) end(id, closed(r) ? FlowEnd::closed : FlowEnd::idle, true);
+            // A flow a packet of this burst belongs to stays: its chunk
+            // still names it.
+            if (r.alive && r.call != call && now - r.last_ns > timeout_of(r))
+                end(id, closed(r) ? FlowEnd::closed : FlowEnd::idle, true);
         }
     }
 

@@ -105,9 +105,19 @@ Burst run_filter(RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
     n.filter->process(burst);
     t_in_process = nullptr;
     n.in += count;
+    if (n.keeps) {
+        // What the keeper kept may be freed already: only the packets that
+        // go on are looked at, and those it made have stale shadows.
+        for (uint16_t i = 0; i < count; i++) {
+            if (n.verdicts[i] & detail::kHandedOverBit) continue;
+            if (reads_bytes(n.access)) shadows.account_in_place(packets + i, 1, n.access, n.shadow);
+            shadows.forget(packets + i, 1);
+        }
+        return burst;
+    }
     if (reads_bytes(n.access)) shadows.account_in_place(packets, count, n.access, n.shadow);
-    // Written in place, or (a keeper's) packets it made: their shadows are stale.
-    if (n.access == Access::write || n.keeps) shadows.forget(packets, count);
+    // Written in place: their shadows are stale.
+    if (n.access == Access::write) shadows.forget(packets, count);
     return burst;
 }
 

@@ -80,6 +80,18 @@ std::string fragment4(uint16_t id, uint32_t offset, bool more, uint16_t length, 
     return f;
 }
 
+// The same with a header of `words` 32-bit words (options of zeros).
+std::string fragment4_with_options(uint16_t id, uint32_t offset, bool more, uint16_t length, unsigned words) {
+    std::string f = fragment4(id, offset, more, length);
+    std::string options((words - 5) * 4, '\0');
+    f.insert(34, options);
+    uint16_t total = static_cast<uint16_t>(words * 4 + length);
+    f[14] = static_cast<char>(0x40 | words);
+    f[16] = static_cast<char>(total >> 8);
+    f[17] = static_cast<char>(total);
+    return f;
+}
+
 // An Ethernet + IPv4 + UDP packet that is not a fragment.
 std::string plain4(uint16_t id) {
     std::string f = fragment4(id, 0, false, 16);
@@ -106,6 +118,10 @@ TEST_F(Defrag, HostileFragmentsAreGivenUpAndCountedByReason) {
         {fragment4(7, 0, true, 16, 'a'), 0}, {fragment4(7, 16, false, 4, 'b'), 0},
         // a first piece whose rest never comes
         {fragment4(8, 0, true, 16), 1},
+        // each piece within 65,535 bytes by its own header, the whole not
+        // by the first piece's 60-byte one
+        {fragment4_with_options(10, 0, true, 8, 15), 1}, {fragment4(10, 8, true, 65464), 1},
+        {fragment4(10, 65472, false, 40), 1},
     };
     // A minute later, more than a burst of packets that are not fragments:
     // the datagrams still incomplete then (ids 2, 4 and 8) time out.
@@ -119,7 +135,7 @@ TEST_F(Defrag, HostileFragmentsAreGivenUpAndCountedByReason) {
     Stats s = stats_of(out + ".json");
     expect_conservation(s);
     EXPECT_EQ(s.of("defrag#1", "frag_overlap"), 2u + 2u);
-    EXPECT_EQ(s.of("defrag#1", "frag_oversize"), 1u);
+    EXPECT_EQ(s.of("defrag#1", "frag_oversize"), 1u + 3u);
     EXPECT_EQ(s.of("defrag#1", "frag_too_many"), 5u);
     EXPECT_EQ(s.of("defrag#1", "bad_fragment"), 1u);
     EXPECT_EQ(s.of("defrag#1", "frag_truncated"), 1u);
