@@ -85,7 +85,6 @@ struct TcpStreams::Impl {
     rte_mempool* mbuf_pool = nullptr;
     uint64_t now = 0;
     uint16_t largest_burst = 0;
-    uint64_t released_walk = 0;
     uint64_t serial = 0;
     std::vector<StreamChunk> chunks;
     std::vector<StreamSpan> spans;

@@ -107,11 +107,12 @@ Burst run_filter(RuntimeNode& n, rte_mbuf** packets, uint16_t count) {
     n.in += count;
     if (n.keeps) {
         // What the keeper kept may be freed already: only the packets that
-        // go on are looked at, and those it made have stale shadows.
+        // go on are looked at. Those it made (Burst::replace leaves them
+        // unparsed) have stale shadows; the others keep theirs.
         for (uint16_t i = 0; i < count; i++) {
             if (n.verdicts[i] & detail::kHandedOverBit) continue;
             if (reads_bytes(n.access)) shadows.account_in_place(packets + i, 1, n.access, n.shadow);
-            shadows.forget(packets + i, 1);
+            if (!Bookkeeping::parsed(packets[i])) shadows.forget(packets + i, 1);
         }
         return burst;
     }
