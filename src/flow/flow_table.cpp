@@ -21,43 +21,66 @@ namespace sl {
 namespace {
 
 // Both directions of a flow give the same key: the endpoint whose address
-// and port compare lower is `a`. rte_hash_crc reads the key 8 bytes at a time,
-// so keys are 8-aligned and a multiple of 8 long (48 also has its own compare
-// function in rte_hash).
+// and port compare lower is `a`. 40 bytes, because rte_hash keeps each key
+// beside an 8-byte word in slots aligned to 16: 48-byte keys would take 64
+// bytes a flow, 40-byte ones take 48. An IPv4 address is kept as IPv6 keeps
+// one that is mapped (::ffff:a.b.c.d), so no flag tells the families apart;
+// IPv6 packets between mapped addresses, which RFC 4291 keeps off the wire,
+// get no flow (key_of). rte_hash_crc reads the key 8 bytes at a time.
 struct alignas(8) Key {
     uint8_t a[16];
     uint8_t b[16];
     uint16_t port_a;
     uint16_t port_b;
-    uint16_t vlan_outer;
-    uint16_t vlan_inner;
-    uint8_t proto;
-    uint8_t ipv6;
-    uint8_t pad[6];
+    uint32_t tags;  // IP protocol << 24 | outer VLAN id << 12 | inner VLAN id
 };
-static_assert(sizeof(Key) == 48);
+static_assert(sizeof(Key) == 40);
 
-enum TcpBits : uint8_t {
-    kFinFromA = 1 << 0,
-    kFinFromB = 1 << 1,
-    kReset = 1 << 2,
+// rte_hash has compare functions of its own for 16, 32, 48 ... bytes and
+// calls memcmp for others: five 8-byte words, without branches, instead.
+int keys_differ(const void* x, const void* y, size_t) {
+    uint64_t a[5], b[5];
+    std::memcpy(a, x, sizeof(a));
+    std::memcpy(b, y, sizeof(b));
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) != 0;
+}
+
+constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool mapped(const uint8_t* address) noexcept { return std::memcmp(address, kMapped, sizeof(kMapped)) == 0; }
+
+enum RecordBits : uint8_t {
+    kAlive = 1 << 0,
+    kInitiatorB = 1 << 1,  // the flow's first packet came from endpoint b
+    kFinFromA = 1 << 2,
+    kFinFromB = 1 << 3,
+    kReset = 1 << 4,
 };
 
+// Time in a record is in ticks of 2^20 ns (about a millisecond), 32 bits
+// that wrap every 52 days: differences are taken modulo 2^32, and timeouts
+// are at most 2^31 ticks (26 days).
+constexpr unsigned kTickShift = 20;
+uint32_t tick_of(uint64_t ns) noexcept { return static_cast<uint32_t>(ns >> kTickShift); }
+uint32_t ticks_of_timeout(uint64_t ns) noexcept {
+    return static_cast<uint32_t>(std::min<uint64_t>((ns + (1u << kTickShift) - 1) >> kTickShift, INT32_MAX));
+}
+bool later(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b) > 0; }
+
+// 8 bytes a flow, beside rte_hash's 73.
 struct Record {
-    uint64_t last_ns;
-    uint32_t call;         // the burst that last saw it: not evicted while its packets are in flight
-    uint8_t alive;
-    uint8_t initiator_b;   // the flow's first packet came from endpoint b
-    uint8_t tcp;           // TcpBits
+    uint32_t last;  // the tick of its latest packet
+    uint16_t call;  // the burst that last saw it (modulo 2^16): not evicted while its packets are in flight
+    uint8_t bits;   // RecordBits
     uint8_t pad;
 };
-static_assert(sizeof(Record) == 16);
+static_assert(sizeof(Record) == 8);
 
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 constexpr unsigned kSweepPerCall = 32;   // records the idle sweep looks at per burst
 constexpr unsigned kEvictScan = 64;      // records a full table looks at for the oldest
 
-bool closed(const Record& r) noexcept { return (r.tcp & (kFinFromA | kFinFromB)) == (kFinFromA | kFinFromB) || (r.tcp & kReset); }
+bool closed(const Record& r) noexcept { return (r.bits & (kFinFromA | kFinFromB)) == (kFinFromA | kFinFromB) || (r.bits & kReset); }
 
 }  // namespace
 
@@ -67,8 +90,10 @@ struct FlowTable::Impl {
     uint8_t* slots = nullptr;
     size_t slot_stride = 0;
     FlowTableConfig config;
-    uint64_t now = 0;
-    uint32_t call = 0;
+    uint64_t now = 0;  // the latest packet's time stamp
+    uint16_t call = 0;
+    uint32_t idle_ticks;
+    uint32_t closed_ticks;
     uint32_t hand = 0;
     uint32_t alive = 0;
     uint64_t& created;
@@ -79,7 +104,8 @@ struct FlowTable::Impl {
     uint64_t& table_full;
 
     Impl(FilterContext& ctx, const FlowTableConfig& c)
-        : config(c), created(ctx.counter("flows")), ended_idle(ctx.counter("flow_idle")),
+        : config(c), idle_ticks(ticks_of_timeout(c.idle_timeout_ns)),
+          closed_ticks(ticks_of_timeout(c.closed_timeout_ns)), created(ctx.counter("flows")), ended_idle(ctx.counter("flow_idle")),
           ended_closed(ctx.counter("flow_closed")), ended_reused(ctx.counter("flow_reused")),
           evicted(ctx.counter("flow_evicted")), table_full(ctx.counter("flow_table_full")) {}
 
@@ -110,22 +136,21 @@ struct FlowTable::Impl {
         }
     }
 
-    uint64_t timeout_of(const Record& r) const noexcept {
-        return closed(r) ? config.closed_timeout_ns : config.idle_timeout_ns;
-    }
+    uint32_t timeout_of(const Record& r) const noexcept { return closed(r) ? closed_ticks : idle_ticks; }
 
     // A few records per burst: the ones idle past their timeout end. The
     // sweep runs before the burst's lookups, so no packet of the burst holds
     // a position it frees.
     void sweep() noexcept {
         const auto capacity = static_cast<uint32_t>(records.size());
+        const uint32_t now_tick = tick_of(now);
         for (unsigned k = 0; k < kSweepPerCall && alive; k++) {
             uint32_t id = hand;
             hand = hand + 1 == capacity ? 0 : hand + 1;
             const Record& r = records[id];
             // A flow a packet of this burst belongs to stays: its chunk
             // still names it.
-            if (r.alive && r.call != call && now - r.last_ns > timeout_of(r))
+            if ((r.bits & kAlive) && r.call != call && now_tick - r.last > timeout_of(r))
                 end(id, closed(r) ? FlowEnd::closed : FlowEnd::idle, true);
         }
     }
@@ -138,7 +163,8 @@ struct FlowTable::Impl {
         for (unsigned k = 0; k < kEvictScan; k++) {
             uint32_t id = (hand + k) % capacity;
             const Record& r = records[id];
-            if (r.alive && r.call != call && (oldest == UINT32_MAX || r.last_ns < records[oldest].last_ns)) oldest = id;
+            if ((r.bits & kAlive) && r.call != call && (oldest == UINT32_MAX || later(records[oldest].last, r.last)))
+                oldest = id;
         }
         if (oldest == UINT32_MAX) return false;
         hand = (oldest + 1) % capacity;
@@ -161,7 +187,7 @@ bool key_of(const Burst& burst, uint16_t i, Key& key, bool& from_b, uint8_t& tcp
     uint32_t len = v6 ? 16u : 4u;
     uint8_t scratch[32];
     const uint8_t* addrs = view.read(at, 2 * len, scratch);
-    if (!addrs) return false;
+    if (!addrs || (v6 && mapped(addrs) && mapped(addrs + 16))) return false;
     uint16_t sport = 0, dport = 0;
     tcp_flags = 0;
     if (pm.flags & kHasPorts) {
@@ -173,19 +199,21 @@ bool key_of(const Burst& burst, uint16_t i, Key& key, bool& from_b, uint8_t& tcp
             tcp_flags = p ? *p : 0;
         }
     }
-    std::memset(&key, 0, sizeof(key));
     int order = std::memcmp(addrs, addrs + len, len);
     from_b = order > 0 || (order == 0 && sport > dport);
     const uint8_t* src = addrs;
     const uint8_t* dst = addrs + len;
-    std::memcpy(key.a, from_b ? dst : src, len);
-    std::memcpy(key.b, from_b ? src : dst, len);
+    if (!v6) {
+        std::memcpy(key.a, kMapped, sizeof(kMapped));
+        std::memcpy(key.b, kMapped, sizeof(kMapped));
+    }
+    std::memcpy(key.a + 16 - len, from_b ? dst : src, len);
+    std::memcpy(key.b + 16 - len, from_b ? src : dst, len);
     key.port_a = from_b ? dport : sport;
     key.port_b = from_b ? sport : dport;
-    key.vlan_outer = (pm.flags & kHasVlan) ? pm.vlan_outer : 0;
-    key.vlan_inner = (pm.flags & kHasQinQ) ? pm.vlan_inner : 0;
-    key.proto = pm.ip_proto;
-    key.ipv6 = v6;
+    uint32_t outer = (pm.flags & kHasVlan) ? pm.vlan_outer & 0xfff : 0;
+    uint32_t inner = (pm.flags & kHasQinQ) ? pm.vlan_inner & 0xfff : 0;
+    key.tags = uint32_t{pm.ip_proto} << 24 | outer << 12 | inner;
     return true;
 }
 
@@ -216,9 +244,14 @@ FlowTable::FlowTable(FilterContext& ctx, const FlowTableConfig& config)
     if (!impl_->hash)
         throw RuntimeError(fmt::format("cannot create a flow table of {} flows on socket {}", config.capacity,
                                        ctx.socket_id()));
+    rte_hash_set_cmp_func(impl_->hash, keys_differ);
     impl_->records.resize(config.capacity);
     if (config.slot_bytes) {
-        impl_->slot_stride = (config.slot_bytes + 7) & ~size_t{7};
+        // A type's size is a multiple of its alignment: a size that 8 does
+        // not divide but 4 does needs no more than 4 (a 44-byte state stays
+        // 44 bytes a flow).
+        impl_->slot_stride = config.slot_bytes % 8 && config.slot_bytes % 4 == 0
+                                 ? config.slot_bytes : (config.slot_bytes + 7) & ~size_t{7};
         impl_->slots = static_cast<uint8_t*>(
             rte_zmalloc_socket("sl_flow_slots", impl_->slot_stride * config.capacity, 64, ctx.socket_id()));
         if (!impl_->slots)
@@ -282,35 +315,35 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
         uint8_t f = tcp_flags[k];
         bool syn_only = (f & (kTcpSyn | kTcpAck)) == kTcpSyn;
         Flow& out = flows[index[k]];
-        if (r.alive && syn_only && closed(r)) {
+        if ((r.bits & kAlive) && syn_only && closed(r)) {
             // The old connection's packets earlier in this call must be
             // handled before its state goes: stop here.
             for (unsigned e = 0; e < k; e++)
                 if (positions[e] == at || (positions[e] < 0 && flows[index[e]].id == id)) return index[k];
             t.end(id, FlowEnd::reused, false);  // the key stays: the new connection has it
         }
-        if (!r.alive) {
-            r.alive = 1;
+        if (!(r.bits & kAlive)) {
             // A capture that begins with the SYN-ACK still knows the client.
             bool synack = (f & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
-            r.initiator_b = from_b[k] != synack;
+            r.bits = kAlive | (from_b[k] != synack ? kInitiatorB : 0);
+            r.last = tick_of(timestamp_ns(m));
             t.alive++;
             t.created++;
             out.is_new = true;
         }
         r.call = t.call;
-        r.last_ns = std::max(r.last_ns, timestamp_ns(m));
+        if (later(tick_of(timestamp_ns(m)), r.last)) r.last = tick_of(timestamp_ns(m));
         out.id = id;
-        out.direction = from_b[k] != static_cast<bool>(r.initiator_b);
-        if (f & kTcpRst) r.tcp |= kReset;
-        if (f & kTcpFin) r.tcp |= from_b[k] ? kFinFromB : kFinFromA;
+        out.direction = from_b[k] != static_cast<bool>(r.bits & kInitiatorB);
+        if (f & kTcpRst) r.bits |= kReset;
+        if (f & kTcpFin) r.bits |= from_b[k] ? kFinFromB : kFinFromA;
     }
     return count;
 }
 
 void* FlowTable::slot(uint32_t id) noexcept { return impl_->slot(id); }
 
-bool FlowTable::b_sent_first(uint32_t id) const noexcept { return impl_->records[id].initiator_b; }
+bool FlowTable::b_sent_first(uint32_t id) const noexcept { return impl_->records[id].bits & kInitiatorB; }
 
 FlowEndpoints FlowTable::endpoints(uint32_t id) const noexcept { return endpoints(id, b_sent_first(id)); }
 
@@ -319,14 +352,15 @@ FlowEndpoints FlowTable::endpoints(uint32_t id, bool b_first) const noexcept {
     const void* p = nullptr;
     if (rte_hash_get_key_with_position(impl_->hash, static_cast<int32_t>(id), const_cast<void**>(&p)) != 0) return e;
     const Key& key = *static_cast<const Key*>(p);
-    std::memcpy(e.addr[0], b_first ? key.b : key.a, 16);
-    std::memcpy(e.addr[1], b_first ? key.a : key.b, 16);
+    e.ipv6 = !(mapped(key.a) && mapped(key.b));
+    const uint32_t len = e.ipv6 ? 16 : 4;
+    std::memcpy(e.addr[0], (b_first ? key.b : key.a) + 16 - len, len);
+    std::memcpy(e.addr[1], (b_first ? key.a : key.b) + 16 - len, len);
     e.port[0] = b_first ? key.port_b : key.port_a;
     e.port[1] = b_first ? key.port_a : key.port_b;
-    e.vlan_outer = key.vlan_outer;
-    e.vlan_inner = key.vlan_inner;
-    e.proto = key.proto;
-    e.ipv6 = key.ipv6;
+    e.vlan_outer = static_cast<uint16_t>(key.tags >> 12 & 0xfff);
+    e.vlan_inner = static_cast<uint16_t>(key.tags & 0xfff);
+    e.proto = static_cast<uint8_t>(key.tags >> 24);
     return e;
 }
 
@@ -337,7 +371,7 @@ uint32_t FlowTable::capacity() const noexcept { return static_cast<uint32_t>(imp
 void FlowTable::end_all() noexcept {
     Impl& t = *impl_;
     for (uint32_t id = 0; id < t.records.size(); id++)
-        if (t.records[id].alive) t.end(id, FlowEnd::finish, true);
+        if (t.records[id].bits & kAlive) t.end(id, FlowEnd::finish, true);
 }
 
 }  // namespace sl

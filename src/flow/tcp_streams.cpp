@@ -47,22 +47,32 @@ struct Held {
     uint64_t since_ns;
 };
 
-struct Direction {
-    uint64_t next;       // the stream offset expected next
-    Held* held;          // sorted by offset, none overlapping
-    uint32_t base;       // the sequence number of stream offset 0
-    uint32_t held_bytes;
-    uint16_t held_count;
-    uint8_t started;
-    uint8_t gap;         // the next chunk follows bytes never seen
-    uint32_t past_depth; // how far past the depth segments reached (counted in stream_depth_bytes)
+// A direction's held pieces, sorted by offset, none overlapping. Few
+// directions hold anything at a time, so their queues are not in the flow
+// state: a direction names one only while it holds pieces.
+struct Queue {
+    Held* head;
+    uint32_t bytes;
+    uint32_t count;
 };
-static_assert(sizeof(Direction) == 32);
+
+// Packed to 4 bytes, with the flow's serial 44 bytes a flow: the table's
+// memory per flow is what bounds how many flows a worker follows.
+struct __attribute__((packed, aligned(4))) Direction {
+    uint64_t next;            // the stream offset expected next
+    uint32_t base;            // the sequence number of stream offset 0
+    uint32_t queue : 30;      // 1 + the index of its Queue; 0 while it holds nothing
+    uint32_t started : 1;
+    uint32_t gap : 1;         // the next chunk follows bytes never seen
+    uint32_t past_depth;      // how far past the depth segments reached (counted in stream_depth_bytes)
+};
+static_assert(sizeof(Direction) == 20);
 
 struct FlowState {
     Direction dir[2];
-    uint64_t serial;
+    uint32_t serial;  // tells a flow from a later one in its place; never 0
 };
+static_assert(sizeof(FlowState) == 44);
 
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04;
 
@@ -75,6 +85,9 @@ struct TcpStreams::Impl {
     uint8_t* pool = nullptr;
     std::vector<Held> headers;
     Held* free_headers = nullptr;
+    std::vector<Queue> queues;          // as many as headers: a queue holds one at least
+    std::vector<uint32_t> free_queues;  // a stack of indices
+    uint32_t free_queue_count = 0;
     uint8_t* free_blocks = nullptr;  // each free block starts with the next one's address
     Held* released = nullptr;  // delivered in this walk: let go after it
     // Pieces that hold references: how many, oldest and newest, and the
@@ -85,7 +98,7 @@ struct TcpStreams::Impl {
     rte_mempool* mbuf_pool = nullptr;
     uint64_t now = 0;
     uint16_t largest_burst = 0;
-    uint64_t serial = 0;
+    uint32_t serial = 0;
     std::vector<StreamChunk> chunks;
     std::vector<StreamSpan> spans;
     uint32_t chunk_count = 0;
@@ -200,6 +213,25 @@ struct TcpStreams::Impl {
         held_mbufs = references;
     }
 
+    Queue* queue_of(const Direction& d) noexcept { return d.queue ? &queues[d.queue - 1] : nullptr; }
+    // The direction's queue, taken for it if it has none. Null when none is
+    // free, and then no header is free either.
+    Queue* open_queue(Direction& d) noexcept {
+        if (!d.queue) {
+            if (free_queue_count == 0) return nullptr;
+            uint32_t q = free_queues[--free_queue_count];
+            queues[q] = {};
+            d.queue = q + 1;
+        }
+        return &queues[d.queue - 1];
+    }
+    void close_queue_if_empty(Direction& d) noexcept {
+        if (d.queue && !queues[d.queue - 1].head) {
+            free_queues[free_queue_count++] = d.queue - 1;
+            d.queue = 0;
+        }
+    }
+
     // Whether another piece can be held anywhere.
     bool room() const noexcept {
         bool reference = config.hold != Hold::copy && references < config.held_mbufs;
@@ -207,12 +239,13 @@ struct TcpStreams::Impl {
     }
 
     void drop_held(Direction& d) noexcept {
-        while (Held* h = d.held) {
-            d.held = h->next;
-            let_go(h);
+        if (Queue* q = queue_of(d)) {
+            while (Held* h = q->head) {
+                q->head = h->next;
+                let_go(h);
+            }
+            close_queue_if_empty(d);
         }
-        d.held_bytes = 0;
-        d.held_count = 0;
     }
 
     static void flow_ended(void* user, uint32_t, void* slot, FlowEnd) {
@@ -220,9 +253,9 @@ struct TcpStreams::Impl {
         auto* state = static_cast<FlowState*>(slot);
         for (Direction& d : state->dir) {
             // Held bytes no packet made contiguous: lost with the flow.
-            if (d.held) {
+            if (Queue* q = self->queue_of(d)) {
                 self->gaps++;
-                for (Held* h = d.held; h; h = h->next) self->gap_bytes += h->length;
+                for (Held* h = q->head; h; h = h->next) self->gap_bytes += h->length;
             }
             self->drop_held(d);
         }
@@ -234,8 +267,18 @@ struct TcpStreams::Impl {
     void hold(Direction& d, rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
         // Bytes past the depth are never delivered: not worth holding.
         to = std::min(to, std::max(from, depth));
+        if (from >= to) return;
+        Queue* q = open_queue(d);
+        if (!q) {
+            held_full++;
+            return;
+        }
+        hold_into(*q, m, at, from, to);
+        close_queue_if_empty(d);
+    }
+    void hold_into(Queue& q, rte_mbuf* m, uint32_t at, uint64_t from, uint64_t to) noexcept {
         PacketView whole(m, UINT32_MAX, nullptr);
-        Held** link = &d.held;
+        Held** link = &q.head;
         uint64_t cur = from;
         while (cur < to) {
             // Skip what the held pieces cover; stop before the next one.
@@ -250,7 +293,7 @@ struct TcpStreams::Impl {
                 }
                 stop = std::min(stop, (*link)->offset);
             }
-            if (d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments) return;
+            if (q.bytes >= config.held_bytes || q.count >= config.held_segments) return;
             bool by_reference = config.hold != Hold::copy && references < config.held_mbufs;
             if (!by_reference && (config.hold == Hold::reference || !free_blocks)) {
                 held_full++;
@@ -297,19 +340,21 @@ struct TcpStreams::Impl {
             h->next = *link;
             *link = h;
             link = &h->next;
-            d.held_bytes += h->length;
-            d.held_count++;
+            q.bytes += h->length;
+            q.count++;
             cur += h->length;
         }
     }
 
     // Adds the held pieces that start at or before d.next to the chunk.
     void drain(Direction& d, StreamChunk& c) noexcept {
-        while (Held* h = d.held) {
+        Queue* q = queue_of(d);
+        if (!q) return;
+        while (Held* h = q->head) {
             if (h->offset > d.next) break;
-            d.held = h->next;
-            d.held_bytes -= h->length;
-            d.held_count--;
+            q->head = h->next;
+            q->bytes -= h->length;
+            q->count--;
             uint64_t end = h->offset + h->length;
             if (end > d.next) {
                 auto skip = static_cast<uint32_t>(d.next - h->offset);
@@ -321,6 +366,7 @@ struct TcpStreams::Impl {
             h->next = released;
             released = h;
         }
+        close_queue_if_empty(d);
     }
 
     void add_span(StreamChunk& c, const uint8_t* p, uint32_t n) noexcept {
@@ -356,7 +402,10 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
                                           ? rte_pktmbuf_pkt_len(m) - pm.payload_offset : 0u);
 
     auto* state = table->slot<FlowState>(flow.id);
-    if (flow.is_new) state->serial = ++serial;
+    if (flow.is_new) {
+        if (++serial == 0) serial = 1;  // 0 reads as "no flow yet" to stream readers
+        state->serial = serial;
+    }
     Direction& d = state->dir[flow.direction];
     uint32_t data_seq = seq + ((flags & kTcpSyn) ? 1 : 0);
     if (!d.started) {
@@ -421,10 +470,11 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
         // from the first held byte. Bytes past the depth are not held, so
         // with a depth the bound is also how far the stream reached past
         // the gap; with nothing held, it goes on from the depth.
-        bool full = d.held_bytes >= config.held_bytes || d.held_count >= config.held_segments || !room();
+        const Queue* q = queue_of(d);
+        bool full = (q && (q->bytes >= config.held_bytes || q->count >= config.held_segments)) || !room();
         bool reached = depth != UINT64_MAX && static_cast<uint64_t>(seg_end) - d.next >= config.held_bytes;
-        if ((d.held && full) || reached) {
-            uint64_t resume = d.held ? d.held->offset : depth;
+        if ((q && full) || reached) {
+            uint64_t resume = q ? q->head->offset : depth;
             gaps++;
             gap_bytes += resume - d.next;
             c.offset = d.next = resume;
@@ -461,6 +511,9 @@ TcpStreams::TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config)
     for (uint64_t b = blocks; b-- > 0;) impl_->give_block(impl_->pool + b * kBlockBytes);
     uint64_t references = config.hold == TcpStreamsConfig::Hold::copy ? 0 : config.held_mbufs;
     impl_->headers.resize(blocks + references);
+    impl_->queues.resize(impl_->headers.size());
+    impl_->free_queues.resize(impl_->headers.size());
+    for (uint32_t q = 0; q < impl_->queues.size(); q++) impl_->free_queues[impl_->free_queue_count++] = q;
     for (size_t h = impl_->headers.size(); h-- > 0;) {
         impl_->headers[h].next = impl_->free_headers;
         impl_->free_headers = &impl_->headers[h];

@@ -283,7 +283,10 @@ protected:
 
     static std::string command_line(const std::string& program, const std::vector<std::string>& args) {
         std::string cmd = quote(program);
-        for (const auto& a : args) cmd += " " + quote(a);
+        for (const auto& a : args) {
+            cmd += ' ';  // (" " + quote(a) trips GCC 12's -Wrestrict at -O3)
+            cmd += quote(a);
+        }
         return cmd;
     }
     Result command(const std::string& program, const std::vector<std::string>& args) {

@@ -77,7 +77,9 @@ struct FlowTableConfig {
     uint32_t capacity = 65536;                     // flows at once
     uint64_t idle_timeout_ns = 120'000'000'000;    // 2 minutes without a packet
     uint64_t closed_timeout_ns = 10'000'000'000;   // after FIN both ways or RST
-    uint32_t slot_bytes = 0;                       // the owner's state per flow, zeroed at its start
+    // (Timeouts are kept in ticks of 2^20 ns, about a millisecond, and at
+    // most 26 days.)
+    uint32_t slot_bytes = 0;                       // the owner's state per flow (its sizeof), zeroed at its start
     FlowEndHook on_end = nullptr;                  // called before a flow's slot is reused
     void* user = nullptr;                          // on_end's first argument
     bool ports_only = false;                       // packets without ports (ICMP, later fragments) get no flow
@@ -93,7 +95,9 @@ public:
     FlowTable& operator=(const FlowTable&) = delete;
 
     // The flow of packets [from, end) of the burst (flows[i] for burst[i]),
-    // creating flows for new ones; packets without IP get kNoFlow. Returns
+    // creating flows for new ones; packets without IP, and IPv6 packets
+    // between IPv4-mapped addresses (::ffff:a.b.c.d, which RFC 4291 keeps
+    // off the wire; their key would be an IPv4 flow's), get kNoFlow. Returns
     // `end`: the burst's size, or the packet before which it stopped because
     // that packet starts a new connection in the place of one that packets
     // before it in this call belong to. Handle [from, end), then call again
