@@ -14,6 +14,7 @@ packages=(
   libfmt-dev libspdlog-dev           # formatting and logging
   nlohmann-json3-dev                 # --stats-json, and the tests that read it
   libgtest-dev                       # unit and integration tests
+  clang libclang-rt-dev              # libFuzzer targets under ASan and UBSan (scripts/fuzz.sh)
   libhyperscan-dev                   # match and regex: multi-pattern search in payloads
   tcpdump                            # the oracle the tests compare against
   tshark                             # ... and Wireshark's reading of pcapng outputs

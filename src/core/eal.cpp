@@ -1,6 +1,7 @@
 #include "core/eal.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,6 +59,19 @@ void remove_runtime_dir() noexcept {
     g_runtime_dir.clear();
 }
 std::atomic<unsigned> g_prefix_counter{0};
+
+// The telemetry socket gives whoever may connect to it every counter and
+// the configuration, and takes commands: its owner only (connecting to a
+// socket takes write access to it).
+void restrict_telemetry(const std::string& dir) noexcept {
+    std::error_code ec;
+    namespace fs = std::filesystem;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->is_socket(type_ec) && it->path().filename().string().starts_with("dpdk_telemetry"))
+            ::chmod(it->path().c_str(), 0600);
+    }
+}
 
 std::vector<int> allowed_cpus() {
     std::vector<int> cpus;
@@ -167,6 +181,7 @@ void start_eal(const char* program, const EalConfig& config) {
         throw RuntimeError(fmt::format("DPDK could not start: {}", rte_strerror(err)));
     }
     g_running = true;
+    restrict_telemetry(rte_eal_get_runtime_dir());
     detail::register_packet_fields();
 }
 

@@ -17,6 +17,7 @@
 #include "io/capture_reader.hpp"
 #include "packet/flow_hash.hpp"
 #include "packet/parser.hpp"
+#include "sdk/link_type.hpp"
 #include "shadow/imported_region.hpp"
 
 namespace sl::core {
@@ -67,12 +68,7 @@ private:
 };
 
 // As the file's header says it, in libpcap's words: "EN10MB (Ethernet)".
-std::string link_type_name(const io::CaptureReader& r) {
-    const char* name = pcap_datalink_val_to_name(r.dlt());
-    const char* description = pcap_datalink_val_to_description(r.dlt());
-    if (!name) return fmt::format("link type {}", r.linktype());
-    return description ? fmt::format("{} ({})", name, description) : std::string(name);
-}
+std::string link_type_name(const io::CaptureReader& r) { return sl::link_type_name(r.dlt()); }
 
 class CaptureIo final : public PacketIo {
 public:
@@ -89,8 +85,6 @@ public:
                                               "replayed together; replay them separately",
                                               first.path(), link_type_name(first), r->path(),
                                               link_type_name(*r)));
-        if (!packet::link_type_supported(first.dlt()) && options_.session.verbosity >= 0)
-            spdlog::warn("link type {} is not parsed; filters see raw frames only", first.dlt());
     }
 
     // One lcore per CPU this process may use, or --workers of them.
@@ -132,6 +126,7 @@ public:
     void describe(graph::WorkerContext& worker) const override {
         worker.dlt = readers_[0]->dlt();
         worker.linktype = readers_[0]->linktype();
+        worker.byte_swapped = readers_[0]->byte_swapped();
         // Outputs keep the inputs' largest snap length; records longer than
         // their file's snap length are cut to it, as libpcap cuts them.
         worker.snaplen = 0;

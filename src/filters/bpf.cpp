@@ -10,7 +10,9 @@
 #include <rte_graph.h>
 #include <rte_malloc.h>
 
+#include <bit>
 #include <cstddef>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -66,6 +68,33 @@ bool jit_safe(const rte_bpf_prm* prm) {
 // header-only and `tcp[20:4] = 0x47455420` is not. The offsets IPv6 programs
 // use (fixed header and ports) count as headers when the program checks for
 // IPv6 at all.
+// What libpcap compiles with. For a capture saved in the other byte order
+// it compiles as for that file (the family of a BSD loopback header is
+// compared in the saving host's order): a pcap_t read from the header of
+// such a file says so, and pcap_open_dead cannot.
+pcap_t* compiler_for(const sl::FilterContext& ctx) {
+    if (!ctx.capture_byte_swapped()) return pcap_open_dead(ctx.link_type(), 262144);
+    // A file header in the byte order that is not this host's.
+    uint8_t header[24];
+    const bool big = std::endian::native == std::endian::little;
+    auto put = [&](unsigned at, uint32_t value, unsigned bytes) {
+        for (unsigned i = 0; i < bytes; i++) header[at + i] = static_cast<uint8_t>(value >> (8 * (big ? bytes - 1 - i : i)));
+    };
+    put(0, 0xa1b2c3d4, 4);
+    put(4, 2, 2);
+    put(6, 4, 2);
+    put(8, 0, 4);
+    put(12, 0, 4);
+    put(16, 262144, 4);
+    put(20, ctx.capture_linktype(), 4);
+    FILE* file = fmemopen(header, sizeof(header), "r");
+    if (!file) return nullptr;
+    char error[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_fopen_offline(file, error);  // closes the file with the pcap_t
+    if (!p) std::fclose(file);
+    return p;
+}
+
 sl::Access access_of(const bpf_program& program, int dlt) {
     const uint32_t link = dlt == DLT_EN10MB ? 14 : dlt == DLT_LINUX_SLL ? 16 : 0;
     bool checks_ipv6 = false;
@@ -104,7 +133,7 @@ public:
         const sl::Arg& arg = *expression_arg;
         std::string expression = arg.value;
 
-        pcap_t* dead = pcap_open_dead(ctx.link_type(), 262144);
+        pcap_t* dead = compiler_for(ctx);
         if (!dead) args.fail(arg, "libpcap cannot compile for this link type");
         bpf_program program{};
         if (pcap_compile(dead, &program, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {

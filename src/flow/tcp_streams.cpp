@@ -130,11 +130,11 @@ struct TcpStreams::Impl {
 
     uint8_t* take_block() noexcept {
         uint8_t* b = free_blocks;
-        if (b) std::memcpy(&free_blocks, b, sizeof(b));
+        if (b) std::memcpy(&free_blocks, b, sizeof(uint8_t*));  // a free block holds the next one's address
         return b;
     }
     void give_block(uint8_t* b) noexcept {
-        std::memcpy(b, &free_blocks, sizeof(b));
+        std::memcpy(b, &free_blocks, sizeof(uint8_t*));
         free_blocks = b;
     }
     Held* take_header() noexcept {

@@ -7,7 +7,9 @@
 #include <sl/error.hpp>
 
 #include "graph/runtime.hpp"
+#include "packet/link_layer.hpp"
 #include "packet/parse_filter.hpp"
+#include "sdk/link_type.hpp"
 #include "sdk/registry.hpp"
 
 namespace sl::graph {
@@ -22,6 +24,7 @@ public:
     int link_type() const override { return where_.dlt; }
     uint32_t capture_linktype() const override { return where_.linktype; }
     uint32_t capture_snaplen() const override { return where_.snaplen; }
+    bool capture_byte_swapped() const override { return where_.byte_swapped; }
     std::string input_name() const override {
         auto i = static_cast<size_t>(node_.only_input);
         return node_.only_input >= 0 && i < where_.input_names.size() ? where_.input_names[i] : std::string();
@@ -134,6 +137,13 @@ Instances::Instances(const Plan& plan, const WorkerContext& context, const Runti
                 }
             if (instance.adopts != Instance::kNone) continue;
         }
+        if (node.type && node.reads_parsed && !packet::link_type_supported(context_.dlt))
+            throw ConfigError(node.where,
+                              fmt::format("{}: it reads packet headers, and streamline does not read those of {}",
+                                          node.filter_name(), link_type_name(context_.dlt)),
+                              "headers are read on Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback, 802.11 "
+                              "(with radiotap or none) and PPP; bpf, count, head, sample, drop, pcap and tx work on "
+                              "any link type");
         instance.access = node.access;
         instance.filter = construct(node, instance, context_);
     }

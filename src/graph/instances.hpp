@@ -27,6 +27,7 @@ struct WorkerContext {
     int dlt = 1;               // the input's link type (DLT_EN10MB)
     uint32_t linktype = 1;     // written into pcap outputs
     uint32_t snaplen = 262144; // written into pcap outputs: the inputs' largest
+    bool byte_swapped = false; // the (first) capture was saved in the other byte order
     std::vector<std::string> input_names;  // by input: a port's device name; none for captures
     std::string output_dir;    // where relative sink paths go; "" = current folder
     int socket = 0;

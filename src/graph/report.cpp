@@ -94,10 +94,11 @@ void merge(Report& into, const Report& from) {
         it->cycles += f.cycles;
         it->shadow.add(f.shadow);
         for (const auto& [reason, n] : f.drops) it->drops[reason] += n;
-        for (const auto& [name, value] : f.counters) {
-            auto c = std::find_if(it->counters.begin(), it->counters.end(), [&](const auto& x) { return x.first == name; });
-            if (c == it->counters.end()) it->counters.emplace_back(name, value);
-            else c->second += value;
+        for (const auto& counter : f.counters) {
+            auto c = std::find_if(it->counters.begin(), it->counters.end(),
+                                  [&](const auto& x) { return x.first == counter.first; });
+            if (c == it->counters.end()) it->counters.push_back(counter);
+            else c->second += counter.second;
         }
     }
 }

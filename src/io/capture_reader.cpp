@@ -15,6 +15,8 @@
 
 #include <sl/error.hpp>
 
+#include "sdk/link_type.hpp"
+
 namespace sl::io {
 namespace {
 
@@ -92,11 +94,11 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
         while (interfaces_.empty() && next_pcapng(r)) {
         }
         if (!interfaces_.empty()) linktype_ = interfaces_[0].linktype;
-        if (!interfaces_.empty() && interfaces_[0].snaplen) snaplen_ = interfaces_[0].snaplen;
+        if (!interfaces_.empty()) snaplen_ = effective_snaplen(interfaces_[0].snaplen);
         rewind();
     } else {
         linktype_ = u32(header + 20) & 0x0fffffff;
-        if (uint32_t s = u32(header + 16); s > 0) snaplen_ = s;
+        snaplen_ = effective_snaplen(u32(header + 16));
         first_record_ = 24;
         consume(24);
     }
@@ -143,7 +145,9 @@ uint16_t CaptureReader::u16(const uint8_t* p) const noexcept {
 }
 
 bool CaptureReader::fail(std::string message) noexcept {
-    error_ = fmt::format("{}: {}", path_, message);
+    // The offset of the record or block that could not be read: what came
+    // before it was handed out whole.
+    error_ = fmt::format("{}, offset {}: {}", path_, block_at_, message);
     offset_ = expect_ = size_;
     pos_ = end_;
     skip_ = 0;
@@ -275,6 +279,7 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
         // the chunk's first record was wrong.
         if (pos_ > kChunk + e.offset) index_ok_ = false;
     }
+    block_at_ = offset_;
     uint64_t left = size_ - offset_;
     if (left < 16)
         return fail(fmt::format("truncated dump file; tried to read 16 header bytes, only got {}", left));
@@ -289,7 +294,10 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
                                 left - 16));
     h = have(16 + captured);
     if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
-    record = Record{h + 16, captured, wire < captured ? captured : wire,
+    // A record longer than the file's snap length is cut to it, as libpcap
+    // cuts it; its wire length stays as the file has it, even below what
+    // was captured.
+    record = Record{h + 16, std::min(captured, snaplen_), wire,
                     uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u)};
     consume(16 + captured);
     return true;
@@ -298,8 +306,9 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
 bool CaptureReader::next_pcapng(Record& record) noexcept {
     if (!skip_pending()) return false;
     while (offset_ < size_) {
+        block_at_ = offset_;
         uint64_t left = size_ - offset_;
-        if (left < 12) return fail("truncated pcapng block");
+        if (left < 12) return fail(fmt::format("truncated pcapng block; tried to read 12 header bytes, only got {}", left));
         const uint8_t* b = have(12);
         if (!b) return waiting_ ? false : fail("truncated pcapng block");
         uint32_t type;
@@ -315,8 +324,9 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             type = u32(b);
         }
         uint32_t length = u32(b + 4);
-        if (length < 12 || length % 4 != 0 || length > left)
-            return fail(fmt::format("corrupt pcapng block of length {} at offset {}", length, offset_));
+        if (length < 12 || length % 4 != 0) return fail(fmt::format("corrupt pcapng block of length {}", length));
+        if (length > left)
+            return fail(fmt::format("truncated pcapng block; tried to read {} bytes, only got {}", length, left));
         bool read = type == kPcapngSection || type == kBlockInterface || type == kBlockEnhancedPacket ||
                     type == kBlockPacketObsolete || type == kBlockSimplePacket;
         // Statistics, name resolution and custom blocks are passed over
@@ -326,8 +336,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             if (!skip_pending()) return false;
             continue;
         }
-        if (length > kChunk)
-            return fail(fmt::format("corrupt pcapng block of length {} at offset {}", length, offset_));
+        if (length > kChunk) return fail(fmt::format("corrupt pcapng block of length {}", length));
         b = have(length);
         if (!b) return waiting_ ? false : fail("truncated pcapng block");
         const uint8_t* body = b + 8;
@@ -351,6 +360,19 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
                 }
                 o += 4 + ((olen + 3u) & ~3u);
             }
+            // libpcap reads a file of one link type and one snap length, and
+            // refuses an interface that differs from the first: so does
+            // streamline, with the records before it handed out.
+            if (!interfaces_.empty() && itf.linktype != interfaces_[0].linktype)
+                return fail(fmt::format("interface {} has link type {}, the first interface {}: a capture is read "
+                                        "with one link type, as libpcap reads it",
+                                        interfaces_.size(), link_type_name(static_cast<int>(itf.linktype)),
+                                        link_type_name(static_cast<int>(interfaces_[0].linktype))));
+            if (!interfaces_.empty() && effective_snaplen(itf.snaplen) != effective_snaplen(interfaces_[0].snaplen))
+                return fail(fmt::format("interface {} has snap length {}, the first interface {}: a capture is read "
+                                        "with one snap length, as libpcap reads it",
+                                        interfaces_.size(), effective_snaplen(itf.snaplen),
+                                        effective_snaplen(interfaces_[0].snaplen)));
             interfaces_.push_back(itf);
             continue;
         }
@@ -387,6 +409,9 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         if (captured > body_len - header)
             return fail(fmt::format("packet block claims {} captured bytes but holds {}", captured,
                                     body_len - header));
+        if (captured > effective_snaplen(interfaces_[iface].snaplen))
+            return fail(fmt::format("invalid packet capture length {}, bigger than snaplen of {}", captured,
+                                    effective_snaplen(interfaces_[iface].snaplen)));
         const Interface& itf = interfaces_[iface];
         uint64_t ns;
         if (itf.binary_resolution) {
@@ -399,7 +424,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         } else {
             ns = ts / pow10(itf.resolution - 9);
         }
-        record = Record{body + header, captured, wire < captured ? captured : wire, ns};
+        record = Record{body + header, captured, wire, ns};
         return true;
     }
     return false;

@@ -50,6 +50,8 @@ public:
     // The snap length its header gives (its first interface's, in pcapng);
     // kMaxSnaplen when it gives none.
     uint32_t snaplen() const noexcept { return snaplen_; }
+    // Saved on a host of the other byte order (its headers are swapped as read).
+    bool byte_swapped() const noexcept { return swapped_; }
     uint64_t size() const noexcept { return size_; }
     uint64_t position() const noexcept { return offset_; }  // in the file, of the next record
 
@@ -112,6 +114,11 @@ public:
 
     // libpcap's upper bound for a record; larger ones are corrupt.
     static constexpr uint32_t kMaxSnaplen = 262144;
+    // The snap length libpcap reads a file with: a header's 0, or more than
+    // the bound, means the bound.
+    static constexpr uint32_t effective_snaplen(uint32_t snaplen) noexcept {
+        return snaplen == 0 || snaplen > kMaxSnaplen ? kMaxSnaplen : snaplen;
+    }
     // A chunk holds more than the largest record, so that a record lies in
     // at most two; the walk copies the first part of one that does in front
     // of the second. A buffer is the room for that part and a chunk.
@@ -148,6 +155,7 @@ private:
     bool next_pcap(Record& record) noexcept;
     bool next_pcapng(Record& record) noexcept;
     bool fail(std::string message) noexcept;
+    uint64_t block_at_ = 0;  // where the record or block being read starts
     uint32_t u32(const uint8_t* p) const noexcept;
     uint16_t u16(const uint8_t* p) const noexcept;
 

@@ -39,11 +39,11 @@ inline size_t stored_record_size(FileFormat f, const uint8_t* at) noexcept {
 }
 
 // The record header at `at`: seconds, nanoseconds, captured and wire length
-// (never below the captured length, as libpcap has it).
+// (as the input had them, even where captured exceeds wire: libpcap and
+// tcpdump -w keep that too).
 inline void put_pcap_record_header(uint8_t* at, uint64_t timestamp_ns, uint32_t captured, uint32_t wire_len) noexcept {
     uint32_t h[4] = {static_cast<uint32_t>(timestamp_ns / 1000000000u),
-                     static_cast<uint32_t>(timestamp_ns % 1000000000u), captured,
-                     wire_len < captured ? captured : wire_len};
+                     static_cast<uint32_t>(timestamp_ns % 1000000000u), captured, wire_len};
     std::memcpy(at, h, sizeof(h));
 }
 
@@ -79,7 +79,7 @@ inline void put_record(FileFormat f, uint8_t* at, uint64_t timestamp_ns, uint32_
                      static_cast<uint32_t>(timestamp_ns >> 32),
                      static_cast<uint32_t>(timestamp_ns),
                      captured,
-                     wire_len < captured ? captured : wire_len};
+                     wire_len};
     std::memcpy(at, h, sizeof(h));
     copy(at + kEpbHeader);
     std::memset(at + kEpbHeader + captured, 0, padded4(captured) - captured);

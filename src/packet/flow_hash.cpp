@@ -7,6 +7,8 @@
 
 #include <rte_hash_crc.h>
 
+#include "packet/link_layer.hpp"
+
 namespace sl::packet {
 namespace {
 
@@ -43,17 +45,11 @@ bool find_ip(const uint8_t* data, uint32_t length, int dlt, uint32_t& at, uint8_
             type = be16(data + at);
         }
         at += 2;
-    } else if (dlt == DLT_LINUX_SLL) {
-        if (length < 16) return false;
-        type = be16(data + 14);
-        at = 16;
-    } else if (dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6) {
-        at = 0;
-        if (length < 1) return false;
-        version = data[0] >> 4;
-        return version == 4 || version == 6;
     } else {
-        return false;
+        LinkLayer link;
+        if (link_layer(data, length, dlt, link) != LinkStatus::ok) return false;
+        at = link.offset;
+        type = link.ethertype;
     }
     if (type == kEtherIpv4) version = 4;
     else if (type == kEtherIpv6) version = 6;

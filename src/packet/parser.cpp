@@ -7,6 +7,7 @@
 #include <pcap/dlt.h>
 #include <rte_mbuf_ptype.h>
 
+#include "packet/link_layer.hpp"
 #include "sdk/packet_state.hpp"
 
 namespace sl::packet {
@@ -213,26 +214,24 @@ void parse_ethernet(Cursor& c) {
     parse_ethertype(c, off, type);
 }
 
-void parse_raw_ip(Cursor& c) {
-    if (c.length < 1) return c.fail(ParseError::truncated_ipv4);
-    uint8_t version = c.data[0] >> 4;
-    if (version == 4) return parse_ipv4(c, 0);
-    if (version == 6) return parse_ipv6(c, 0);
-    c.fail(ParseError::unknown_ip_version);
-}
-
-// Linux "cooked" capture: 16 bytes with the ethertype at offset 14.
-void parse_linux_sll(Cursor& c) {
-    if (c.length < 16) return c.fail(ParseError::truncated_ethernet);
-    c.out.l2_len = 16;
-    parse_ethertype(c, 16, be16(c.data + 14));
+// Every other link type: its header says where IP starts (link_layer.hpp).
+void parse_link(Cursor& c, int dlt) {
+    LinkLayer link;
+    switch (link_layer(c.data, c.length, dlt, link)) {
+    case LinkStatus::truncated: return c.fail(ParseError::truncated_link);
+    case LinkStatus::other:
+        if (dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6) return c.fail(ParseError::unknown_ip_version);
+        c.meta.payload_offset = static_cast<uint16_t>(std::min(link.offset, c.captured));
+        return;
+    case LinkStatus::ok:
+        // l2_len has 7 bits in rte_mbuf (for transmit offloads, which
+        // these link types never use).
+        c.out.l2_len = static_cast<uint8_t>(std::min<uint32_t>(link.offset, 127));
+        return parse_ethertype(c, link.offset, link.ethertype);
+    }
 }
 
 }  // namespace
-
-bool link_type_supported(int dlt) noexcept {
-    return dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_LINUX_SLL;
-}
 
 namespace {
 
@@ -246,14 +245,8 @@ void parse_into(const uint8_t* data, uint32_t length, uint32_t captured, bool ca
     m.flags = 0;
     m.parse_error = ParseError::none;
     Cursor c{data, std::min(length, captured), captured, capture_truncated, m, layers};
-    switch (dlt) {
-    case DLT_EN10MB: parse_ethernet(c); break;
-    case DLT_RAW:
-    case DLT_IPV4:
-    case DLT_IPV6: parse_raw_ip(c); break;
-    case DLT_LINUX_SLL: parse_linux_sll(c); break;
-    default: break;
-    }
+    if (dlt == DLT_EN10MB) parse_ethernet(c);
+    else if (link_type_supported(dlt)) parse_link(c, dlt);
 }
 
 }  // namespace

@@ -8,11 +8,13 @@
 
 #include <sl/packet.hpp>
 
+#include "packet/link_layer.hpp"
+
 namespace sl::packet {
 
-// The link types the parser understands; others are passed through with only
-// the wire length known.
-bool link_type_supported(int dlt) noexcept;
+// The link types the parser understands are link_layer.hpp's
+// link_type_supported(); others are passed through with only the wire
+// length known, and filters that read headers refuse them.
 
 // Parses `m` as a frame of link type `dlt` (DLT_EN10MB, DLT_RAW, ...) from its
 // first `length` bytes at `data` (in place, the packet's shadow, or a linear

@@ -2,9 +2,14 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -40,12 +45,46 @@ std::string readable_dlerror(const char* text) {
                        name.get(), symbol);
 }
 
+std::string user_name(uid_t uid) {
+    passwd pw{};
+    passwd* found = nullptr;
+    char buffer[1024];
+    if (getpwuid_r(uid, &pw, buffer, sizeof(buffer), &found) == 0 && found) return found->pw_name;
+    return fmt::format("uid {}", uid);
+}
+
+// A plugin runs with the rights of the process, root's on a NIC: as sudo and
+// ld.so do, refuse one that another user could have put there. The file and
+// every folder above it must belong to root or to this process's user, and
+// none may be writable by every user (a folder with the sticky bit, such as
+// /tmp, may: there nobody replaces another's files).
+void check_who_may_write(const std::string& path, const fs::path& canonical) {
+    const uid_t me = geteuid();
+    for (fs::path p = canonical;; p = p.parent_path()) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0)
+            throw ConfigError(fmt::format("plugin {}: {}: {}", path, p.string(), std::strerror(errno)));
+        const bool folder = S_ISDIR(st.st_mode);
+        if (st.st_uid != 0 && st.st_uid != me)
+            throw ConfigError(fmt::format("plugin {}: refused: {} {} belongs to {}, not to root or {}, who runs "
+                                          "streamline; another user could have put code there",
+                                          path, folder ? "the folder" : "the file", p.string(), user_name(st.st_uid),
+                                          user_name(me)));
+        if ((st.st_mode & S_IWOTH) && !(folder && (st.st_mode & S_ISVTX)))
+            throw ConfigError(fmt::format("plugin {}: refused: {} {} is writable by every user (mode {:04o}); "
+                                          "take that right away (chmod o-w) or move the plugin",
+                                          path, folder ? "the folder" : "the file", p.string(), st.st_mode & 07777));
+        if (p == p.root_path() || !p.has_relative_path()) break;
+    }
+}
+
 void load_one(const std::string& path) {
     std::error_code ec;
     fs::path canonical = fs::canonical(path, ec);
     if (ec) throw ConfigError(fmt::format("plugin {}: {}", path, ec.message()));
     if (std::find(opened_files().begin(), opened_files().end(), canonical) != opened_files().end()) return;
     if (!fs::is_regular_file(canonical)) throw ConfigError(fmt::format("plugin {}: not a file", path));
+    check_who_may_write(path, canonical);
 
     size_t errors_before = registration_errors().size();
     size_t types_before = filter_registry().size();

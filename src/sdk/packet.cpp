@@ -33,7 +33,7 @@ const char* parse_error_name(ParseError e) noexcept {
         "truncated_ipv4", "bad_ipv4_version",   "bad_ipv4_ihl",       "bad_ipv4_length",
         "truncated_ipv6", "bad_ipv6_length",    "ipv6_ext_limit",     "truncated_ipv6_ext",
         "truncated_tcp",  "bad_tcp_offset",     "truncated_udp",      "bad_udp_length",
-        "truncated_icmp", "truncated_sctp",     "unknown_ip_version",
+        "truncated_icmp", "truncated_sctp",     "unknown_ip_version", "truncated_link",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(ParseError::count_));
     auto i = static_cast<size_t>(e);

@@ -121,6 +121,9 @@ TEST_F(Forward, SigtermFlushesTheSinksBeforeTheRunEnds) {
     EXPECT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.total("packets_written") > 5000; }))
         << fwd->err();
     EXPECT_TRUE(fs::exists(dpdk_runtime_dir(p)));
+    // The telemetry socket answers its owner only.
+    EXPECT_EQ(fs::status(dpdk_runtime_dir(p) + "/dpdk_telemetry.v2").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
     Result r = fwd->stop(SIGTERM);
     ASSERT_EQ(r.status, 0) << r.err;
     // DPDK's runtime folder goes with the process.

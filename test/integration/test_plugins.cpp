@@ -7,6 +7,8 @@
 
 #include <sl/filter.hpp>
 
+#include <unistd.h>
+
 #include "harness.hpp"
 
 using namespace sl_test;
@@ -415,6 +417,54 @@ TEST_F(Plugins, APluginThatCannotLoadStopsEitherApp) {
     r = replay({"--plugin-dir", path("nothing-here"), "--filters"});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.err.find("--plugin-dir " + path("nothing-here") + ": No such file or directory"), std::string::npos) << r.err;
+}
+
+TEST_F(Plugins, PluginsThatAnotherUserCouldHavePutThereAreRefused) {
+    // As sudo and ld.so refuse insecure paths: a plugin runs as root on a
+    // NIC, so neither it nor a folder above it may be writable by every
+    // user or belong to another user.
+    ASSERT_EQ(geteuid(), 0u) << "these checks need root, as sl-forward on a NIC does";
+    std::string in = sample("mixed.pcap");
+    std::string folder = path("shared"), file = path("shared/ttl_bucket.so");
+    fs::create_directories(folder);
+    fs::copy_file(example("ttl_bucket"), file);
+    auto outcome = [&](const std::vector<std::string>& how) {
+        std::vector<std::string> args = how;
+        for (const char* a : {"-q", "-e", "rx | count"}) args.push_back(a);
+        args.push_back(in);
+        return replay(args);
+    };
+    auto refused = [&](const std::string& why) {
+        for (const auto& how : std::vector<std::vector<std::string>>{{"--plugin", file}, {"--plugin-dir", folder}}) {
+            Result r = outcome(how);
+            EXPECT_EQ(r.status, 2) << how[0];
+            EXPECT_NE(r.err.find("error: plugin " + file + ": refused: " + why), std::string::npos) << how[0] << ": " << r.err;
+        }
+        Result r = run("SL_PLUGIN_PATH=" + quote(folder) + " " + command_line(env("SL_REPLAY"), {"--filters"}));
+        EXPECT_EQ(r.status, 2) << "SL_PLUGIN_PATH";
+        EXPECT_NE(r.err.find("refused: " + why), std::string::npos) << r.err;
+    };
+    ASSERT_EQ(outcome({"--plugin", file}).status, 0);
+
+    fs::permissions(folder, fs::perms::all);
+    refused("the folder " + folder + " is writable by every user (mode 0777)");
+    // With the sticky bit, as /tmp has it, nobody replaces another's file.
+    fs::permissions(folder, fs::perms::all | fs::perms::sticky_bit);
+    EXPECT_EQ(outcome({"--plugin", file}).status, 0);
+    fs::permissions(folder, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+
+    fs::permissions(file, fs::perms::others_write, fs::perm_options::add);
+    refused("the file " + file + " is writable by every user");
+    fs::permissions(file, fs::perms::others_write, fs::perm_options::remove);
+
+    ASSERT_EQ(chown(file.c_str(), 65534, 65534), 0);
+    refused("the file " + file + " belongs to nobody, not to root or root, who runs streamline");
+    ASSERT_EQ(chown(file.c_str(), 0, 0), 0);
+    ASSERT_EQ(chown(folder.c_str(), 65534, 65534), 0);
+    refused("the folder " + folder + " belongs to nobody");
+    ASSERT_EQ(chown(folder.c_str(), 0, 0), 0);
+    EXPECT_EQ(outcome({"--plugin", file}).status, 0);
 }
 
 TEST_F(Plugins, PluginsThatCannotWorkAreRefusedWithTheirReason) {

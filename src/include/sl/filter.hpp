@@ -61,7 +61,7 @@ namespace sl {
 
 // Raised whenever the layout of anything in this SDK changes; a plugin built
 // against another version is refused at load time.
-inline constexpr uint32_t kSdkAbiVersion = 8;
+inline constexpr uint32_t kSdkAbiVersion = 9;
 
 enum FilterFlag : uint32_t {
     kClassifier = 1u << 0,    // sets classes; `|N` edges after it make sense
@@ -134,6 +134,11 @@ public:
     // The snap length outputs give in their header: the largest of the
     // input captures' (262144 for ports).
     virtual uint32_t capture_snaplen() const = 0;
+    // True when the input capture was saved on a host of the other byte
+    // order: libpcap compiles some link types' filters for that (the
+    // address family of BSD loopback captures is in the saving host's
+    // order). False for ports.
+    virtual bool capture_byte_swapped() const = 0;
     // When every packet reaching this filter comes from one input (all its
     // paths start at the same `rx N`) and that input has a name: the
     // port's device name in sl-forward ("net_pcap0", "0000:3b:00.0").

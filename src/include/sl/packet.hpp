@@ -43,6 +43,7 @@ enum class ParseError : uint8_t {
     truncated_icmp,
     truncated_sctp,
     unknown_ip_version,   // raw-IP link type whose first nibble is neither 4 nor 6
+    truncated_link,       // a link header other than Ethernet's cut short (SLL, 802.11, radiotap, PPP, ...)
     count_
 };
 
