@@ -4,8 +4,9 @@
 // The language target builds filters from fuzzed text, and a `pcap "FILE"`
 // or `streams "DIR"` sink in it opens the file it names: run as root, a
 // fuzzer would sooner or later truncate /etc/passwd. So once the EAL is up,
-// the process moves into a mount namespace of its own where every mount is
-// read-only but its working folder: scripts/fuzz.sh runs it in a folder made
+// the fuzzing thread moves into a mount namespace of its own (DPDK's threads,
+// which open nothing, stay where they are) where every mount is read-only
+// but its working folder: scripts/fuzz.sh runs it, as root, in a folder made
 // for that (marked by a file named .sl-fuzz-jail), with the corpus inside,
 // and what the sinks create there is removed after each input. (/proc and
 // the symbolizer stay readable: LeakSanitizer and stack traces need them.)
@@ -44,8 +45,7 @@ inline void start_dpdk(const char* program) {
 
 constexpr const char* kJailMark = ".sl-fuzz-jail";
 
-// The flags a read-only remount must keep (in a user namespace the kernel
-// refuses to drop them).
+// The flags a remount keeps.
 inline unsigned long kept_flags(const std::string& options) {
     unsigned long flags = 0;
     std::istringstream in(options);
@@ -83,7 +83,10 @@ inline void confine() {
     }
     char cwd[4096];
     if (!getcwd(cwd, sizeof(cwd))) fail("getcwd");
-    if (unshare(CLONE_NEWNS) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+    if (unshare(CLONE_NEWNS) != 0) {
+        std::perror("a mount namespace of its own (this target runs as root)");
+        std::exit(2);
+    }
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
     std::ifstream info("/proc/self/mountinfo");
     std::vector<std::pair<std::string, unsigned long>> mounts;
@@ -94,12 +97,19 @@ inline void confine() {
         mounts.emplace_back(unescape(point), kept_flags(options));
     }
     bool root_done = false;
+    std::string left;
     for (const auto& [point, flags] : mounts) {
         int rc = mount(nullptr, point.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, nullptr);
         if (point == "/") root_done = rc == 0;
+        if (rc != 0) left += " " + point;
     }
     if (!root_done) fail("remounting / read-only");
-    if (mount(cwd, cwd, nullptr, MS_BIND, nullptr) != 0) fail("binding the working folder");
+    if (!left.empty()) std::fprintf(stderr, "fuzz: these mounts stay writable:%s\n", left.c_str());
+    // A bind mount takes the flags of the mount it comes from, read-only
+    // now: remount it writable.
+    if (mount(cwd, cwd, nullptr, MS_BIND, nullptr) != 0 ||
+        mount(nullptr, cwd, nullptr, MS_BIND | MS_REMOUNT, nullptr) != 0)
+        fail("binding the working folder writable");
     if (chdir(cwd) != 0) fail("chdir into the working folder");
 }
 

@@ -60,14 +60,6 @@ bool jit_safe(const rte_bpf_prm* prm) {
     return true;
 }
 
-// What a program reads, judged from its loads, for the shadow policy: the
-// headers when every load stays inside them whatever the packet, else the
-// payload too (then hybrid pulls payloads before it runs). Conservative: a
-// load past the IPv4 fixed header, or past the first 8 bytes of a transport
-// header (all that UDP has), counts as a payload read, so `tcp port 80` is
-// header-only and `tcp[20:4] = 0x47455420` is not. The offsets IPv6 programs
-// use (fixed header and ports) count as headers when the program checks for
-// IPv6 at all.
 // What libpcap compiles with. For a capture saved in the other byte order
 // it compiles as for that file (the family of a BSD loopback header is
 // compared in the saving host's order): a pcap_t read from the header of
@@ -95,6 +87,14 @@ pcap_t* compiler_for(const sl::FilterContext& ctx) {
     return p;
 }
 
+// What a program reads, judged from its loads, for the shadow policy: the
+// headers when every load stays inside them whatever the packet, else the
+// payload too (then hybrid pulls payloads before it runs). Conservative: a
+// load past the IPv4 fixed header, or past the first 8 bytes of a transport
+// header (all that UDP has), counts as a payload read, so `tcp port 80` is
+// header-only and `tcp[20:4] = 0x47455420` is not. The offsets IPv6 programs
+// use (fixed header and ports) count as headers when the program checks for
+// IPv6 at all.
 sl::Access access_of(const bpf_program& program, int dlt) {
     const uint32_t link = dlt == DLT_EN10MB ? 14 : dlt == DLT_LINUX_SLL ? 16 : 0;
     bool checks_ipv6 = false;

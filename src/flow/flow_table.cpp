@@ -4,6 +4,7 @@
 #include <sl/flow.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
@@ -55,6 +56,7 @@ enum RecordBits : uint8_t {
     kFinFromA = 1 << 2,
     kFinFromB = 1 << 3,
     kReset = 1 << 4,
+    kInFlight = 1 << 5,    // a packet of the burst being handled belongs to it: not ended now
 };
 
 // Time in a record is in ticks of 2^20 ns (about a millisecond), 32 bits
@@ -63,6 +65,7 @@ enum RecordBits : uint8_t {
 constexpr unsigned kTickShift = 20;
 uint32_t tick_of(uint64_t ns) noexcept { return static_cast<uint32_t>(ns >> kTickShift); }
 uint32_t ticks_of_timeout(uint64_t ns) noexcept {
+    ns = std::min<uint64_t>(ns, uint64_t{INT32_MAX} << kTickShift);  // UINT64_MAX means never
     return static_cast<uint32_t>(std::min<uint64_t>((ns + (1u << kTickShift) - 1) >> kTickShift, INT32_MAX));
 }
 bool later(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b) > 0; }
@@ -70,9 +73,8 @@ bool later(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b)
 // 8 bytes a flow, beside rte_hash's 73.
 struct Record {
     uint32_t last;  // the tick of its latest packet
-    uint16_t call;  // the burst that last saw it (modulo 2^16): not evicted while its packets are in flight
     uint8_t bits;   // RecordBits
-    uint8_t pad;
+    uint8_t pad[3];
 };
 static_assert(sizeof(Record) == 8);
 
@@ -91,7 +93,10 @@ struct FlowTable::Impl {
     size_t slot_stride = 0;
     FlowTableConfig config;
     uint64_t now = 0;  // the latest packet's time stamp
-    uint16_t call = 0;
+    // The flows the burst in flight marked kInFlight, to unmark when the
+    // next burst begins: a packet marks one at most.
+    uint32_t in_flight[2 * kMaxBurst];  // (a packet that reuses a closed flow's place marks it twice)
+    uint32_t in_flight_count = 0;
     uint32_t idle_ticks;
     uint32_t closed_ticks;
     uint32_t hand = 0;
@@ -115,6 +120,17 @@ struct FlowTable::Impl {
     }
 
     void* slot(uint32_t id) noexcept { return slots ? slots + id * slot_stride : nullptr; }
+
+    void mark_in_flight(uint32_t id) noexcept {
+        Record& r = records[id];
+        if ((r.bits & kInFlight) || in_flight_count == std::size(in_flight)) return;
+        r.bits |= kInFlight;
+        in_flight[in_flight_count++] = id;
+    }
+    void unmark_in_flight() noexcept {
+        for (uint32_t k = 0; k < in_flight_count; k++) records[in_flight[k]].bits &= static_cast<uint8_t>(~kInFlight);
+        in_flight_count = 0;
+    }
 
     void end(uint32_t id, FlowEnd why, bool remove) noexcept {
         Record& r = records[id];
@@ -150,7 +166,7 @@ struct FlowTable::Impl {
             const Record& r = records[id];
             // A flow a packet of this burst belongs to stays: its chunk
             // still names it.
-            if ((r.bits & kAlive) && r.call != call && now_tick - r.last > timeout_of(r))
+            if ((r.bits & (kAlive | kInFlight)) == kAlive && now_tick - r.last > timeout_of(r))
                 end(id, closed(r) ? FlowEnd::closed : FlowEnd::idle, true);
         }
     }
@@ -163,7 +179,7 @@ struct FlowTable::Impl {
         for (unsigned k = 0; k < kEvictScan; k++) {
             uint32_t id = (hand + k) % capacity;
             const Record& r = records[id];
-            if ((r.bits & kAlive) && r.call != call && (oldest == UINT32_MAX || later(records[oldest].last, r.last)))
+            if ((r.bits & (kAlive | kInFlight)) == kAlive && (oldest == UINT32_MAX || later(records[oldest].last, r.last)))
                 oldest = id;
         }
         if (oldest == UINT32_MAX) return false;
@@ -285,10 +301,10 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
         key_ptrs[n] = &keys[n];
         index[n++] = i;
     }
-    // One number for all the calls of a burst: a flow that an earlier call
-    // gave to a packet is in flight until the burst is done, and the
-    // stream filters after the owner read its endpoints then.
-    if (from == 0) t.call++;
+    // A flow that a call gave to a packet is in flight until the burst is
+    // done (the stream filters after the owner read its endpoints then):
+    // the marks of the burst before go when a new one begins.
+    if (from == 0) t.unmark_in_flight();
     t.sweep();
     if (n == 0) return count;
     int32_t positions[kMaxBurst];
@@ -297,7 +313,7 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
                              positions + from);
     // The flows this burst found are in flight: a full table evicts others.
     for (unsigned k = 0; k < n; k++)
-        if (positions[k] >= 0) t.records[static_cast<uint32_t>(positions[k])].call = t.call;
+        if (positions[k] >= 0) t.mark_in_flight(static_cast<uint32_t>(positions[k]));
     for (unsigned k = 0; k < n; k++) {
         int32_t at = positions[k];
         if (at < 0) {
@@ -331,7 +347,7 @@ uint16_t FlowTable::lookup(const Burst& burst, Flow* flows, uint16_t from) noexc
             t.created++;
             out.is_new = true;
         }
-        r.call = t.call;
+        t.mark_in_flight(id);
         if (later(tick_of(timestamp_ns(m)), r.last)) r.last = tick_of(timestamp_ns(m));
         out.id = id;
         out.direction = from_b[k] != static_cast<bool>(r.bits & kInitiatorB);

@@ -427,7 +427,7 @@ const StreamChunk* TcpStreams::Impl::segment(const Burst& burst, uint16_t i, con
     const bool past = d.next >= depth;
     if (past) {
         // Nothing more to deliver: the chunk only names the flow.
-        uint64_t counted = std::max(d.next, depth + d.past_depth);
+        uint64_t counted = std::max(uint64_t{d.next}, depth + d.past_depth);  // (no reference into a packed field)
         if (seg_len && seg_end > 0 && static_cast<uint64_t>(seg_end) > counted)
             depth_bytes += static_cast<uint64_t>(seg_end) - counted;
         if (seg_end > static_cast<int64_t>(d.next)) c.offset = d.next = static_cast<uint64_t>(seg_end);
@@ -505,6 +505,8 @@ TcpStreams::TcpStreams(FilterContext& ctx, const TcpStreamsConfig& config)
     flows.user = impl_.get();
     impl_->table = std::make_unique<FlowTable>(ctx, flows);
     uint64_t blocks = std::max<uint64_t>(config.held_total / kBlockBytes, 1);
+    if (blocks + config.held_mbufs >= (1u << 30))  // Direction::queue has 30 bits
+        throw ConfigError(fmt::format("{} held pieces are more than a direction can name", blocks + config.held_mbufs));
     impl_->pool = static_cast<uint8_t*>(rte_malloc_socket("sl_stream_held", blocks * kBlockBytes, 64, ctx.socket_id()));
     if (!impl_->pool)
         throw RuntimeError(fmt::format("cannot allocate {} KiB for held stream bytes", blocks * kBlockBytes / 1024));

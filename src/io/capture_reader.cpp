@@ -20,6 +20,16 @@
 namespace sl::io {
 namespace {
 
+// The DLT_ value of a LINKTYPE_ value, for link type names: they differ
+// for a few old types (libpcap keeps its table private).
+int dlt_of_linktype(uint32_t linktype) {
+    switch (linktype) {
+    case 100: return DLT_ATM_RFC1483;
+    case 101: return DLT_RAW;
+    default: return static_cast<int>(linktype);
+    }
+}
+
 constexpr uint32_t kPcapMicro = 0xa1b2c3d4;
 constexpr uint32_t kPcapNano = 0xa1b23c4d;
 constexpr uint32_t kPcapngSection = 0x0a0d0d0a;
@@ -95,6 +105,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
         }
         if (!interfaces_.empty()) linktype_ = interfaces_[0].linktype;
         if (!interfaces_.empty()) snaplen_ = effective_snaplen(interfaces_[0].snaplen);
+        first_interface_read_ = !interfaces_.empty();
         rewind();
     } else {
         linktype_ = u32(header + 20) & 0x0fffffff;
@@ -270,7 +281,8 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     if (index_ok_ && index_at_ < state_[current_].indexed) {
         const Indexed& e = index_of(current_)[index_at_];
         if (pos_ == kChunk + e.offset) {
-            record = Record{chunk(current_) + e.offset + 16, e.captured, e.wire_len, e.timestamp_ns, e.hash, true};
+            record = Record{chunk(current_) + e.offset + 16, std::min(e.captured, snaplen_), e.wire_len, e.timestamp_ns,
+                            e.hash, true};
             consume(16 + e.captured);
             index_at_++;
             return true;
@@ -363,16 +375,17 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             // libpcap reads a file of one link type and one snap length, and
             // refuses an interface that differs from the first: so does
             // streamline, with the records before it handed out.
-            if (!interfaces_.empty() && itf.linktype != interfaces_[0].linktype)
+            // (The file's first interface, in whichever section: libpcap
+            // compares with that one too.)
+            if (first_interface_read_ && itf.linktype != linktype_)
                 return fail(fmt::format("interface {} has link type {}, the first interface {}: a capture is read "
                                         "with one link type, as libpcap reads it",
-                                        interfaces_.size(), link_type_name(static_cast<int>(itf.linktype)),
-                                        link_type_name(static_cast<int>(interfaces_[0].linktype))));
-            if (!interfaces_.empty() && effective_snaplen(itf.snaplen) != effective_snaplen(interfaces_[0].snaplen))
+                                        interfaces_.size(), link_type_name(dlt_of_linktype(itf.linktype)),
+                                        link_type_name(dlt_of_linktype(linktype_))));
+            if (first_interface_read_ && effective_snaplen(itf.snaplen) != snaplen_)
                 return fail(fmt::format("interface {} has snap length {}, the first interface {}: a capture is read "
                                         "with one snap length, as libpcap reads it",
-                                        interfaces_.size(), effective_snaplen(itf.snaplen),
-                                        effective_snaplen(interfaces_[0].snaplen)));
+                                        interfaces_.size(), effective_snaplen(itf.snaplen), snaplen_));
             interfaces_.push_back(itf);
             continue;
         }

@@ -94,7 +94,7 @@ public:
     // and its flow's hash.
     struct Indexed {
         uint32_t offset;
-        uint32_t captured;
+        uint32_t captured;  // as stored; handed out cut to the snap length (IndexedRecords::snaplen)
         uint32_t wire_len;
         uint32_t hash;
         uint64_t timestamp_ns;
@@ -104,6 +104,7 @@ public:
         const Indexed* first;
         uint32_t count;
         const uint8_t* chunk;
+        uint32_t snaplen;  // records longer are cut to it, as libpcap cuts them
     };
     // The walk: when the next records are the rest of the current chunk's
     // index, hands them all out at once (as next() would one by one).
@@ -156,6 +157,7 @@ private:
     bool next_pcapng(Record& record) noexcept;
     bool fail(std::string message) noexcept;
     uint64_t block_at_ = 0;  // where the record or block being read starts
+    bool first_interface_read_ = false;  // pcapng: linktype_ and snaplen_ are the file's first interface's
     uint32_t u32(const uint8_t* p) const noexcept;
     uint16_t u16(const uint8_t* p) const noexcept;
 

@@ -41,7 +41,8 @@ bool CaptureReader::plausible_chain(const uint8_t* c, size_t bytes, size_t at) c
         if (at + 16 > bytes) return k > 0;
         const uint8_t* h = c + at;
         uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
-        if (captured > kMaxSnaplen || wire < captured || wire > (1u << 20)) return false;
+        // (A wire length below the captured one happens in real files: not a sign.)
+        if (captured > kMaxSnaplen || wire > (1u << 20)) return false;
         if (frac >= (nanosecond_ ? 1000000000u : 1000000u)) return false;
         if (k > 0 && (sec > last_sec + kDay || sec + kDay < last_sec)) return false;
         last_sec = sec;
@@ -70,7 +71,7 @@ void CaptureReader::index_chunk(size_t buffer) noexcept {
         const uint8_t* h = c + at;
         uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
         if (captured > kMaxSnaplen || at + 16 + captured > bytes) break;  // the walk says what is wrong
-        index[n++] = Indexed{static_cast<uint32_t>(at), captured, wire < captured ? captured : wire,
+        index[n++] = Indexed{static_cast<uint32_t>(at), captured, wire,
                              hasher_(h + 16, captured, dlt_),
                              uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u)};
         at += 16 + size_t{captured};
@@ -92,7 +93,7 @@ bool CaptureReader::take_indexed(IndexedRecords& records) noexcept {
     pos_ = end;
     index_at_ += n;
     state_[current_].used_in = epoch_;
-    records = IndexedRecords{first, n, chunk(current_)};
+    records = IndexedRecords{first, n, chunk(current_), snaplen_};
     return true;
 }
 

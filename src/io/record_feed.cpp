@@ -73,7 +73,8 @@ const FeedRecord* RecordFeed::peek(unsigned w) noexcept {
                 const CaptureReader::Indexed& e = b.range.first[c.in_range];
                 if (owner(e.hash) != w) continue;
                 uint64_t at = e.timestamp_ns + b.range_loop_offset_ns;
-                c.ranged = FeedRecord{Record{e.data(b.range.chunk), e.captured, e.wire_len, e.timestamp_ns, e.hash, true},
+                c.ranged = FeedRecord{Record{e.data(b.range.chunk), std::min(e.captured, b.range.snaplen), e.wire_len,
+                                             e.timestamp_ns, e.hash, true},
                                       b.range_sequence + c.in_range, at > first_ts_ ? at - first_ts_ : 0, 0};
                 return &c.ranged;
             }

@@ -44,7 +44,7 @@ LinkStatus ieee802_11(const uint8_t* data, uint32_t length, uint32_t off, bool p
     if (off + header > length) return LinkStatus::truncated;
     if (flags & 0x40) return at(out, off + header, 0);      // protected: the body is encrypted
     const uint8_t* llc = data + off + header;
-    if (off + header + 8 > length) return LinkStatus::truncated;
+    if (off + header + 8 > length) return at(out, off + header, 0);  // too short for LLC/SNAP and IP
     if (llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03) return at(out, off + header, 0);
     return at(out, off + header + 8, be16(llc + 6));
 }

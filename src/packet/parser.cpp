@@ -69,7 +69,11 @@ void parse_transport(Cursor& c, uint32_t off, uint32_t end, uint8_t proto) {
         break;
     case IPPROTO_UDP:
         if (avail < 8) return c.fail(ParseError::truncated_udp);
-        if (uint16_t len = be16(p + 4); len != 0 && len < 8) return c.fail(ParseError::bad_udp_length);
+        // A length below the header, or beyond the datagram that carries
+        // it (a first fragment's covers the pieces still to come).
+        if (uint16_t len = be16(p + 4);
+            len != 0 && (len < 8 || (!(m.flags & kIsFragment) && len > (end > off ? end - off : 0))))
+            return c.fail(ParseError::bad_udp_length);
         l4 = 8;
         c.out.packet_type |= RTE_PTYPE_L4_UDP;
         break;

@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,11 +54,20 @@ std::string user_name(uid_t uid) {
     return fmt::format("uid {}", uid);
 }
 
+std::string group_name(gid_t gid) {
+    group gr{};
+    group* found = nullptr;
+    char buffer[4096];
+    if (getgrgid_r(gid, &gr, buffer, sizeof(buffer), &found) == 0 && found) return found->gr_name;
+    return fmt::format("gid {}", gid);
+}
+
 // A plugin runs with the rights of the process, root's on a NIC: as sudo and
 // ld.so do, refuse one that another user could have put there. The file and
 // every folder above it must belong to root or to this process's user, and
-// none may be writable by every user (a folder with the sticky bit, such as
-// /tmp, may: there nobody replaces another's files).
+// none may be writable by every user, or by a group other than root's (a
+// folder with the sticky bit, such as /tmp, may: there nobody replaces
+// another's files).
 void check_who_may_write(const std::string& path, const fs::path& canonical) {
     const uid_t me = geteuid();
     for (fs::path p = canonical;; p = p.parent_path()) {
@@ -65,15 +75,22 @@ void check_who_may_write(const std::string& path, const fs::path& canonical) {
         if (::stat(p.c_str(), &st) != 0)
             throw ConfigError(fmt::format("plugin {}: {}: {}", path, p.string(), std::strerror(errno)));
         const bool folder = S_ISDIR(st.st_mode);
+        const char* what = folder ? "the folder" : "the file";
+        const bool sticky = folder && (st.st_mode & S_ISVTX);
         if (st.st_uid != 0 && st.st_uid != me)
-            throw ConfigError(fmt::format("plugin {}: refused: {} {} belongs to {}, not to root or {}, who runs "
-                                          "streamline; another user could have put code there",
-                                          path, folder ? "the folder" : "the file", p.string(), user_name(st.st_uid),
-                                          user_name(me)));
-        if ((st.st_mode & S_IWOTH) && !(folder && (st.st_mode & S_ISVTX)))
+            throw ConfigError(fmt::format("plugin {}: refused: {} {} belongs to {}, not to {}, who runs streamline; "
+                                          "another user could have put code there",
+                                          path, what, p.string(), user_name(st.st_uid),
+                                          me == 0 ? "root" : "root or " + user_name(me)));
+        if ((st.st_mode & S_IWOTH) && !sticky)
             throw ConfigError(fmt::format("plugin {}: refused: {} {} is writable by every user (mode {:04o}); "
                                           "take that right away (chmod o-w) or move the plugin",
-                                          path, folder ? "the folder" : "the file", p.string(), st.st_mode & 07777));
+                                          path, what, p.string(), st.st_mode & 07777));
+        // A group other than root's may hold users who are not root.
+        if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && !sticky)
+            throw ConfigError(fmt::format("plugin {}: refused: {} {} is writable by the group {} (mode {:04o}); "
+                                          "take that right away (chmod g-w) or move the plugin",
+                                          path, what, p.string(), group_name(st.st_gid), st.st_mode & 07777));
         if (p == p.root_path() || !p.has_relative_path()) break;
     }
 }

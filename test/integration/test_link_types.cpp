@@ -160,6 +160,33 @@ std::vector<std::pair<std::string, std::string>> link_headers(int dlt) {
     }
 }
 
+TEST_F(LinkTypes, ALargeCaptureOnTwoWorkersKeepsLengthsAndSnapLengthAsTcpdump) {
+    // Past its first chunk (512 KiB) a capture is read through an index
+    // that several workers share: the same rules hold there. Every third
+    // record is captured beyond its wire length; every record is longer
+    // than the snap length (300), and "NEEDLE" lies past it: filters must
+    // not see it, as libpcap would not hand it to them.
+    std::vector<PcapRecord> records;
+    for (uint32_t k = 0; k < 4000; k++) {
+        std::string frame = std::string(12, '\x02') + std::string{8, 0} + bytes_of(380, k);
+        frame.replace(350, 6, "NEEDLE");
+        records.push_back({1700000000 + k / 1000, k % 1000 * 1000, frame, k % 3 == 0 ? 100u : 1400u});
+    }
+    std::string in = path("large.pcap");
+    write_pcap(in, DLT_EN10MB, 300, records);
+    ASSERT_GT(fs::file_size(in), 1u << 20);
+    Result r = replay({"-q", "--workers", "2", "-o", path("out"), "--stats-json", path("s.json"), "-e",
+                       "rx | pcap \"o.pcap\"\nrx | match \"NEEDLE\" | count name=found", in});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(stats_of(path("s.json")).of("found", "packets_in"), 0u);
+    Result t = command(env("TCPDUMP"), {"-r", in, "-w", path("t.pcap")});
+    ASSERT_EQ(t.status, 0) << t.err;
+    auto got = read_capture(path("out/o.pcap")), want = read_capture(path("t.pcap"));
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want);
+    EXPECT_EQ(want[0].wire_len, 100u);
+}
+
 TEST_F(LinkTypes, HeaderFiltersReadTheLinkTypesUsersCaptureOnAsTcpdumpDoes) {
     // Per link type and header form: TCP to 80, UDP to 53, TCP to 80; dport
     // sorts them, and bpf compiles for the capture's own link type.
@@ -261,7 +288,7 @@ TEST_F(LinkTypes, PcapngInterfacesOfAnotherLinkTypeOrSnapLengthEndTheCaptureAsIn
         std::string says;
     };
     std::vector<Case> cases = {
-        {"link type", interface(DLT_RAW, 0) + packet_block(1, bytes_of(40, 3), 40),
+        {"link type", interface(101 /* LINKTYPE_RAW */, 0) + packet_block(1, bytes_of(40, 3), 40),
          "interface 1 has link type RAW (Raw IP), the first interface EN10MB (Ethernet)"},
         {"snap length", interface(DLT_EN10MB, 128) + packet_block(1, bytes_of(40, 3), 40),
          "interface 1 has snap length 128, the first interface 262144"},
@@ -279,6 +306,19 @@ TEST_F(LinkTypes, PcapngInterfacesOfAnotherLinkTypeOrSnapLengthEndTheCaptureAsIn
         Result t = command(env("TCPDUMP"), {"-r", in, "-w", path("t.pcap")});
         EXPECT_NE(t.status, 0);
         EXPECT_EQ(read_capture(path("out/o.pcap")), read_capture(path("t.pcap")));
+    }
+    // A second section's interface is held to the file's first interface.
+    {
+        std::string in = path("sections.pcapng");
+        std::string first = section() + interface(DLT_EN10MB, 0) + packet_block(0, bytes_of(60, 1), 60) + section();
+        std::ofstream(in, std::ios::binary) << first + interface(113 /* LINUX_SLL */, 0) + packet_block(0, bytes_of(40, 3), 40);
+        Result r = replay({"-q", "-o", path("out3"), "-e", "rx | pcap \"o.pcap\"", in});
+        EXPECT_EQ(r.status, 1);
+        EXPECT_NE(r.err.find(in + ", offset " + std::to_string(first.size()) + ": interface 0 has link type LINUX_SLL"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_EQ(records_in(path("out3/o.pcap")), 1u);
+        EXPECT_NE(command(env("TCPDUMP"), {"-r", in, "-w", path("t3.pcap")}).status, 0);
     }
     // A record longer than its interface's snap length: libpcap's error.
     std::string in = path("long.pcapng");

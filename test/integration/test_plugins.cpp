@@ -457,9 +457,15 @@ TEST_F(Plugins, PluginsThatAnotherUserCouldHavePutThereAreRefused) {
     fs::permissions(file, fs::perms::others_write, fs::perm_options::add);
     refused("the file " + file + " is writable by every user");
     fs::permissions(file, fs::perms::others_write, fs::perm_options::remove);
+    // Writable by a group other than root's.
+    ASSERT_EQ(chown(folder.c_str(), 0, 65534), 0);
+    fs::permissions(folder, fs::perms::group_write, fs::perm_options::add);
+    refused("the folder " + folder + " is writable by the group nogroup");
+    fs::permissions(folder, fs::perms::group_write, fs::perm_options::remove);
+    ASSERT_EQ(chown(folder.c_str(), 0, 0), 0);
 
     ASSERT_EQ(chown(file.c_str(), 65534, 65534), 0);
-    refused("the file " + file + " belongs to nobody, not to root or root, who runs streamline");
+    refused("the file " + file + " belongs to nobody, not to root, who runs streamline");
     ASSERT_EQ(chown(file.c_str(), 0, 0), 0);
     ASSERT_EQ(chown(folder.c_str(), 65534, 65534), 0);
     refused("the folder " + folder + " belongs to nobody");

@@ -221,6 +221,46 @@ TEST(Parser, RawIpLinkType) {
     EXPECT_EQ(parse(Bytes{0x12, 0x34}, DLT_RAW).meta.parse_error, ParseError::unknown_ip_version);
 }
 
+TEST(Parser, AUdpLengthBeyondItsDatagramLies) {
+    EXPECT_EQ(parse(cat({ethernet(0x0800), ipv4(IPPROTO_UDP, 38), udp(5, 53, 9000), Bytes(30, 0)})).meta.parse_error,
+              ParseError::bad_udp_length);
+    EXPECT_EQ(parse(cat({ethernet(0x0800), ipv4(IPPROTO_UDP, 38), udp(5, 53, 38), Bytes(30, 0)})).meta.parse_error,
+              ParseError::none);
+    // A first fragment's UDP length covers the pieces still to come.
+    EXPECT_EQ(parse(cat({ethernet(0x0800), ipv4(IPPROTO_UDP, 38, 5, 0x2000), udp(5, 53, 3000), Bytes(30, 0)}))
+                  .meta.parse_error,
+              ParseError::none);
+}
+
+TEST(Parser, LinkHeadersParseWholeAndCutShortAreTruncatedLink) {
+    // Whole frames of each link type with an IPv4/UDP datagram, then their
+    // link headers cut to 0 and 1 bytes.
+    const Bytes datagram = cat({ipv4(IPPROTO_UDP, 8), udp(5, 53, 8)});
+    const Bytes llc = {0xaa, 0xaa, 3, 0, 0, 0, 8, 0};
+    Bytes wifi = {0x08, 0x01, 0, 0};
+    wifi.resize(24, 4);
+    const std::pair<int, Bytes> links[] = {
+        {DLT_LINUX_SLL, cat({Bytes(14, 1), Bytes{8, 0}})},
+        {DLT_LINUX_SLL2, cat({Bytes{8, 0}, Bytes(18, 1)})},
+        {DLT_NULL, Bytes{2, 0, 0, 0}},
+        {DLT_LOOP, Bytes{0, 0, 0, 2}},
+        {DLT_PPP, Bytes{0xff, 3, 0, 0x21}},
+        {DLT_IEEE802_11, cat({wifi, llc})},
+        {DLT_IEEE802_11_RADIO, cat({Bytes{0, 0, 8, 0, 0, 0, 0, 0}, wifi, llc})},
+    };
+    for (const auto& [dlt, header] : links) {
+        auto whole = parse(cat({header, datagram}), dlt);
+        EXPECT_EQ(whole.meta.parse_error, ParseError::none) << dlt;
+        EXPECT_EQ(whole.meta.l3_offset, header.size()) << dlt;
+        EXPECT_EQ(whole.meta.dport, 53) << dlt;
+        for (size_t n = 0; n < 2 && n < header.size(); n++) {
+            if (dlt == DLT_PPP && n == 1) continue;  // a lone 0xff reads as a 1-byte protocol field
+            Bytes prefix(header.begin(), header.begin() + long(n));
+            EXPECT_EQ(parse(prefix, dlt).meta.parse_error, ParseError::truncated_link) << dlt << " cut at " << n;
+        }
+    }
+}
+
 TEST(Parser, NonIpFramePassesWithPayloadAfterL2) {
     auto p = parse(cat({ethernet(0x0806), Bytes(28, 0)}));
     EXPECT_EQ(p.meta.parse_error, ParseError::none);
