@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
                   options.loops = *n;
                   return std::nullopt;
               }})
+        .flag("follow", 'f',
+              "replay records as they are appended to the captures,\n"
+              "like tail -f, until SIGINT",
+              [&] { options.follow = true; })
         .add({"workers", 0, "N",
               "walk N graphs on N lcores (default: one per CPU this\n"
               "process may run on; 1 walks one graph)",
@@ -87,6 +91,11 @@ int main(int argc, char** argv) {
         return *status;
     if (options.captures.empty()) {
         command_line_usage("no capture to replay", table.usage());
+        return 2;
+    }
+    if (options.follow && options.loops > 1) {
+        command_line_usage("--follow and --loop cannot go together: a followed capture has no end to loop at",
+                           table.usage());
         return 2;
     }
     return run_replay(options, argv[0]);

@@ -1,10 +1,12 @@
 #include "core/replay.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <pcap/pcap.h>
@@ -51,9 +53,15 @@ public:
         if (now - last_ < std::chrono::milliseconds(500)) return;
         last_ = now;
         double elapsed = std::chrono::duration<double>(now - start_).count();
-        double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
-        std::fprintf(stderr, "\r%llu packets, %.2f Mpps, %3.0f%%, ETA %.0f s   ", (unsigned long long)packets,
-                     elapsed > 0 ? double(packets) / elapsed / 1e6 : 0.0, fraction * 100, eta);
+        double rate = elapsed > 0 ? double(packets) / elapsed / 1e6 : 0.0;
+        // A followed capture has no end to be a fraction of.
+        if (fraction < 0) {
+            std::fprintf(stderr, "\r%llu packets, %.2f Mpps, following   ", (unsigned long long)packets, rate);
+        } else {
+            double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+            std::fprintf(stderr, "\r%llu packets, %.2f Mpps, %3.0f%%, ETA %.0f s   ", (unsigned long long)packets,
+                         rate, fraction * 100, eta);
+        }
         shown_ = true;
     }
     void clear() {
@@ -67,6 +75,14 @@ private:
     std::chrono::steady_clock::time_point start_, last_{};
 };
 
+// Until `path` holds a pcap file header; a file that is not there is an
+// error now, as `tail -f` says it (the reader's message).
+void wait_for_header(const std::string& path) {
+    struct stat st {};
+    while (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 24)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
 // As the file's header says it, in libpcap's words: "EN10MB (Ethernet)".
 std::string link_type_name(const io::CaptureReader& r) { return sl::link_type_name(r.dlt()); }
 
@@ -77,7 +93,13 @@ public:
 
     // The captures: libpcap's reason in one line when one cannot be read.
     void open() override {
-        for (const auto& path : options_.captures) readers_.push_back(std::make_unique<io::CaptureReader>(path));
+        for (const auto& path : options_.captures) {
+            // A capture program writes the file header with its first
+            // buffer of records: followed, the file may be shorter yet.
+            if (options_.follow) wait_for_header(path);
+            readers_.push_back(std::make_unique<io::CaptureReader>(path));
+            if (options_.follow) readers_.back()->follow();
+        }
         const io::CaptureReader& first = *readers_[0];
         for (const auto& r : readers_)
             if (r->dlt() != first.dlt())
@@ -184,7 +206,7 @@ public:
     void tick(Session&, double) override {
         uint64_t packets = 0;
         for (const auto& s : sources_) packets += s->packets();
-        progress_.update(packets, feed_->progress());
+        progress_.update(packets, options_.follow ? -1.0 : feed_->progress());
     }
     void stopped(Session&) override { progress_.clear(); }
 

@@ -15,6 +15,7 @@ struct ReplayOptions {
     SessionOptions session;
     io::Pacing pacing;                              // --speed
     uint64_t loops = 1;                             // --loop
+    bool follow = false;                            // --follow
     uint32_t segment_bytes = io::kMaxSegmentBytes;  // --segment
     unsigned workers = 0;                           // --workers; 0: one per lcore
     std::vector<std::string> captures;

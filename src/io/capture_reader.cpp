@@ -165,6 +165,41 @@ bool CaptureReader::fail(std::string message) noexcept {
     return false;
 }
 
+// Following, the file ends within the next `left` bytes, before a whole
+// record or block: once they are in view, waits for its writer.
+bool CaptureReader::await_more(uint64_t left) noexcept {
+    if (left > 0 && !have(static_cast<uint32_t>(left))) return false;  // their chunk is not read yet, or failed
+    grow();
+    waiting_ = error_.empty();
+    return false;
+}
+
+// Following, with every chunk read walked: takes in what the writer added
+// since the file's size was last looked at.
+void CaptureReader::grow() noexcept {
+    if (expect_ < size_) return;
+    struct stat st {};
+    if (fstat(fd_, &st) != 0) return;
+    auto now = static_cast<uint64_t>(st.st_size);
+    if (now < size_) {
+        block_at_ = offset_;
+        fail(fmt::format("the file shrank from {} to {} bytes while it was followed", size_, now));
+        return;
+    }
+    if (now == size_) {
+        caught_up_.store(true, std::memory_order_relaxed);
+        return;
+    }
+    // The last chunk claimed ended at the old size, short of a whole chunk:
+    // the next one starts there, in the buffer after it.
+    while (claim_.test_and_set(std::memory_order_acquire)) {
+    }
+    size_ = now;
+    claim_offset_ = expect_;
+    claim_.clear(std::memory_order_release);
+    caught_up_.store(false, std::memory_order_relaxed);
+}
+
 bool CaptureReader::read_ahead(unsigned ahead, unsigned turn, unsigned turns) noexcept {
     if (claimed_.load(std::memory_order_relaxed) - walked_.load(std::memory_order_relaxed) >= ahead) return false;
     if (claim_.test_and_set(std::memory_order_acquire)) return false;  // another thread claims this very chunk
@@ -184,9 +219,10 @@ bool CaptureReader::read_ahead(unsigned ahead, unsigned turn, unsigned turns) no
         posix_fadvise(fd_, static_cast<off_t>(advised_), static_cast<off_t>(advice_), POSIX_FADV_WILLNEED);
         advised_ += advice_;
     }
+    // The size grows, when following, under the claim.
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, size_ - offset));
     claim_.clear(std::memory_order_release);
 
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, size_ - offset));
     size_t got = 0;
     int error = 0;
     while (got < want) {
@@ -260,7 +296,10 @@ bool CaptureReader::skip_pending() noexcept {
     while (skip_ > 0) {
         size_t left = end_ - pos_;
         if (left == 0) {
-            if (!next_chunk()) return waiting_ ? false : fail("truncated pcapng block");
+            if (!next_chunk()) {
+                if (waiting_ || !error_.empty()) return false;
+                return follow_ ? await_more(0) : fail("truncated pcapng block");
+            }
             continue;
         }
         auto take = static_cast<uint32_t>(std::min<uint64_t>(left, skip_));
@@ -271,13 +310,14 @@ bool CaptureReader::skip_pending() noexcept {
 }
 
 bool CaptureReader::next(Record& record) noexcept {
+    if (!error_.empty()) return false;  // failed: the end, even when following
     bool got = pcapng_ ? next_pcapng(record) : next_pcap(record);
     if (got) state_[current_].used_in = epoch_;
     return got;
 }
 
 bool CaptureReader::next_pcap(Record& record) noexcept {
-    if (offset_ >= size_) return false;
+    if (offset_ >= size_) return follow_ && await_more(0);
     if (index_ok_ && index_at_ < state_[current_].indexed) {
         const Indexed& e = index_of(current_)[index_at_];
         if (pos_ == kChunk + e.offset) {
@@ -293,6 +333,7 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     }
     block_at_ = offset_;
     uint64_t left = size_ - offset_;
+    if (left < 16 && follow_) return await_more(left);
     if (left < 16)
         return fail(fmt::format("truncated dump file; tried to read 16 header bytes, only got {}", left));
     const uint8_t* h = have(16);
@@ -301,6 +342,7 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     if (captured > kMaxSnaplen)
         return fail(fmt::format("invalid packet capture length {}, bigger than maximum of {}", captured,
                                 kMaxSnaplen));
+    if (captured > left - 16 && follow_) return await_more(left);
     if (captured > left - 16)
         return fail(fmt::format("truncated dump file; tried to read {} captured bytes, only got {}", captured,
                                 left - 16));
@@ -320,6 +362,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
     while (offset_ < size_) {
         block_at_ = offset_;
         uint64_t left = size_ - offset_;
+        if (left < 12 && follow_) return await_more(left);
         if (left < 12) return fail(fmt::format("truncated pcapng block; tried to read 12 header bytes, only got {}", left));
         const uint8_t* b = have(12);
         if (!b) return waiting_ ? false : fail("truncated pcapng block");
@@ -337,7 +380,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         }
         uint32_t length = u32(b + 4);
         if (length < 12 || length % 4 != 0) return fail(fmt::format("corrupt pcapng block of length {}", length));
-        if (length > left)
+        if (length > left && !follow_)
             return fail(fmt::format("truncated pcapng block; tried to read {} bytes, only got {}", length, left));
         bool read = type == kPcapngSection || type == kBlockInterface || type == kBlockEnhancedPacket ||
                     type == kBlockPacketObsolete || type == kBlockSimplePacket;
@@ -349,6 +392,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             continue;
         }
         if (length > kChunk) return fail(fmt::format("corrupt pcapng block of length {}", length));
+        if (length > left) return await_more(left);  // following: the rest is being written
         b = have(length);
         if (!b) return waiting_ ? false : fail("truncated pcapng block");
         const uint8_t* body = b + 8;
@@ -440,7 +484,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         record = Record{body + header, captured, wire, ns};
         return true;
     }
-    return false;
+    return follow_ && await_more(0);
 }
 
 }  // namespace sl::io

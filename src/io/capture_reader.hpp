@@ -76,6 +76,16 @@ public:
     // Back to the first record, once the walk reached the end of the file.
     void rewind() noexcept;
 
+    // Follows the file as its writer appends to it, as `tail -f` does
+    // (sl-replay --follow): at its end, or in the middle of a record still
+    // being written, next() waits (waiting() and caught_up() are true)
+    // instead of ending, and looks at the file's size again on each call.
+    // A file that shrinks ends the walk with an error. Before reading starts.
+    void follow() noexcept { follow_ = true; }
+    // Following: the walk has every whole record the file held when it last
+    // looked. Any thread may ask.
+    bool caught_up() const noexcept { return caught_up_.load(std::memory_order_relaxed); }
+
     // Any thread: reads the next chunk of the file into a free buffer, if
     // there is one and fewer than `ahead` chunks are read but not walked.
     // True when it read one. With `turns` > 1, only a chunk whose number is
@@ -156,6 +166,8 @@ private:
     bool next_pcap(Record& record) noexcept;
     bool next_pcapng(Record& record) noexcept;
     bool fail(std::string message) noexcept;
+    bool await_more(uint64_t left) noexcept;
+    void grow() noexcept;
     uint64_t block_at_ = 0;  // where the record or block being read starts
     bool first_interface_read_ = false;  // pcapng: linktype_ and snaplen_ are the file's first interface's
     uint32_t u32(const uint8_t* p) const noexcept;
@@ -205,6 +217,8 @@ private:
     uint64_t epoch_ = 1;
     uint64_t released_ = 1;         // epochs before it are released
     bool waiting_ = false;
+    bool follow_ = false;
+    std::atomic<bool> caught_up_{false};
     int dlt_ = 0;
     uint32_t linktype_ = 0;
     uint32_t snaplen_ = kMaxSnaplen;

@@ -37,6 +37,9 @@ constexpr uint16_t kPinnedRoom = 64;
 
 // Empty reads in a row before a worker gives its CPU away; a few microseconds.
 constexpr uint32_t kIdleBeforeYield = 64;
+// How long a worker sleeps while a followed capture has nothing new: its
+// writer is a capture program that writes a buffer at a time.
+constexpr long kFollowPauseNs = 1'000'000;
 }  // namespace
 
 RecordPool::RecordPool(const std::string& name, unsigned count, int socket, RecordMode mode) {
@@ -194,10 +197,15 @@ uint16_t CaptureSource::read(rte_mbuf** packets, uint16_t max, uint16_t& input) 
     }
     if (n < max) rte_pktmbuf_free_bulk(packets + n, max - n);
     packets_.store(packets_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    // Nothing ready: another worker reads the files or holds the buffers.
-    // On a machine with more workers than free CPUs, let it run.
+    // Nothing ready: a followed capture has nothing new (sleep until its
+    // writer adds some), or another worker reads the files or holds the
+    // buffers (on a machine with more workers than free CPUs, let it run).
     if (n == 0 && !done_) {
-        if (++idle_ >= kIdleBeforeYield) {
+        if (feed_.caught_up()) {
+            idle_ = 0;
+            timespec pause{0, kFollowPauseNs};
+            nanosleep(&pause, nullptr);
+        } else if (++idle_ >= kIdleBeforeYield) {
             idle_ = 0;
             sched_yield();
         }

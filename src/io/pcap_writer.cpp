@@ -1,6 +1,8 @@
 #include <sl/pcap_writer.hpp>
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -19,22 +21,43 @@
 #include "io/pcap_record.hpp"
 
 namespace sl {
+namespace {
+
+// The writing thread sleeps on `filled_` with a time-out, which
+// std::atomic::wait does not have: both sides use the futex itself.
+void futex_wait(std::atomic<uint32_t>& word, uint32_t expected, long timeout_ns) noexcept {
+    timespec timeout{0, timeout_ns};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &timeout, nullptr, 0);
+}
+
+void futex_wake(std::atomic<uint32_t>& word) noexcept {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
 
 // The blocks and the thread that writes them. The hand-over is one atomic
 // store per block, never a lock per packet.
 struct PcapWriter::Blocks {
     struct Block {
         std::unique_ptr<uint8_t[]> data;
-        size_t used = 0;
-        bool last = false;  // the writing thread ends after this one
+        // Bytes of whole records: the worker's, stored as it appends, so the
+        // writing thread may write them before the block is handed over.
+        std::atomic<size_t> used{0};
+        size_t written = 0;  // of them, by the writing thread
+        bool last = false;   // the writing thread ends after this one
     };
     static constexpr size_t kBlockSize = 2u << 20;
     static constexpr uint32_t kBlocks = 4;
+    // A block that fills slowly (a trickle of packets, a followed capture)
+    // is written as it fills: the file is never further behind than this.
+    static constexpr long kWriteBehindNs = 100'000'000;
 
     Blocks(const std::string& path, uint32_t linktype, uint32_t snaplen, const std::string& interface_name);
     bool reserve(size_t bytes) noexcept;
     void hand_over(bool last) noexcept;
-    void write_block(const Block& block) noexcept;
+    void write_block(Block& block) noexcept;
+    void drain(Block& block) noexcept;
     bool write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     bool write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     void close();
@@ -93,7 +116,7 @@ PcapWriter::Blocks::Blocks(const std::string& path, uint32_t linktype, uint32_t 
     current_ = &blocks_[0];
     std::string header = io::file_header(format_, linktype, snaplen_, interface_name);
     std::memcpy(current_->data.get(), header.data(), header.size());
-    current_->used = header.size();
+    current_->used.store(header.size(), std::memory_order_relaxed);
     // Outside a running EAL (a tool linking the SDK) blocks are written inline.
     if (rte_lcore_id() != LCORE_ID_ANY)
         threaded_ = rte_ctrl_thread_create(&thread_, "sl-pcap-write", nullptr, writing_thread, this) == 0;
@@ -103,24 +126,28 @@ void* PcapWriter::Blocks::writing_thread(void* self) noexcept {
     auto* w = static_cast<Blocks*>(self);
     uint32_t next = 0;
     while (true) {
-        uint32_t filled = w->filled_.load(std::memory_order_acquire);
-        while (filled == next) {
-            w->filled_.wait(filled, std::memory_order_acquire);
-            filled = w->filled_.load(std::memory_order_acquire);
+        Block& block = w->blocks_[next % kBlocks];
+        if (w->filled_.load(std::memory_order_acquire) == next) {
+            // The worker fills this block: what it holds so far goes out
+            // when no more came for a while.
+            futex_wait(w->filled_, next, kWriteBehindNs);
+            if (w->filled_.load(std::memory_order_acquire) == next) w->write_block(block);
+            continue;
         }
-        const Block& block = w->blocks_[next % kBlocks];
-        w->write_block(block);
         bool last = block.last;
+        w->drain(block);
         w->drained_.store(++next, std::memory_order_release);
         w->drained_.notify_one();
         if (last) return nullptr;
     }
 }
 
-void PcapWriter::Blocks::write_block(const Block& block) noexcept {
+// Writes what the block gained since it was last written.
+void PcapWriter::Blocks::write_block(Block& block) noexcept {
+    size_t used = block.used.load(std::memory_order_acquire);
     size_t done = 0;
-    while (done < block.used && error_.load(std::memory_order_relaxed) == 0) {
-        ssize_t n = ::write(fd_, block.data.get() + done, block.used - done);
+    while (block.written + done < used && error_.load(std::memory_order_relaxed) == 0) {
+        ssize_t n = ::write(fd_, block.data.get() + block.written + done, used - block.written - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) error_.store(n < 0 ? errno : EIO, std::memory_order_relaxed);
         else done += static_cast<size_t>(n);
@@ -133,18 +160,26 @@ void PcapWriter::Blocks::write_block(const Block& block) noexcept {
                                     SYNC_FILE_RANGE_WRITE) != 0 && errno != ESPIPE && errno != EINVAL)
         error_.store(errno, std::memory_order_relaxed);
     written_ += done;
+    block.written += done;
+}
+
+// Writes the rest of a block handed over and empties it for the worker.
+void PcapWriter::Blocks::drain(Block& block) noexcept {
+    write_block(block);
+    block.written = 0;
+    block.used.store(0, std::memory_order_relaxed);
 }
 
 void PcapWriter::Blocks::hand_over(bool last) noexcept {
     current_->last = last;
     uint32_t filled = filled_.load(std::memory_order_relaxed) + 1;
     if (!threaded_) {
-        write_block(*current_);
+        drain(*current_);
         filled_.store(filled, std::memory_order_relaxed);
         drained_.store(filled, std::memory_order_relaxed);
     } else {
         filled_.store(filled, std::memory_order_release);
-        filled_.notify_one();
+        futex_wake(filled_);
         if (last) return;
         // The next block is free once the thread has written it; waiting here
         // means the disk is slower than the packets.
@@ -154,14 +189,14 @@ void PcapWriter::Blocks::hand_over(bool last) noexcept {
             drained = drained_.load(std::memory_order_acquire);
         }
     }
+    // Drained, its `used` is 0 again.
     current_ = &blocks_[filled % kBlocks];
-    current_->used = 0;
     current_->last = false;
 }
 
 bool PcapWriter::Blocks::reserve(size_t bytes) noexcept {
     if (error_.load(std::memory_order_relaxed) != 0) return false;
-    if (current_->used + bytes <= kBlockSize) return true;
+    if (current_->used.load(std::memory_order_relaxed) + bytes <= kBlockSize) return true;
     hand_over(false);
     // Records are at most 256 KiB and a header of a few dozen bytes, far
     // below a block.
@@ -172,9 +207,10 @@ bool PcapWriter::Blocks::write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_
     uint32_t length = std::min(rte_pktmbuf_pkt_len(m), snaplen_);
     size_t size = io::record_size(format_, length);
     if (!reserve(size)) return false;
-    io::put_record(format_, current_->data.get() + current_->used, timestamp_ns, length, wire_len,
+    size_t used = current_->used.load(std::memory_order_relaxed);
+    io::put_record(format_, current_->data.get() + used, timestamp_ns, length, wire_len,
                    [&](uint8_t* out) { io::copy_packet_bytes(m, out, length); });
-    current_->used += size;
+    current_->used.store(used + size, std::memory_order_release);  // a plain store, not a locked add
     packets_++;
     return true;
 }
@@ -183,9 +219,10 @@ bool PcapWriter::Blocks::write(const uint8_t* data, uint32_t length, uint64_t ti
     length = std::min(length, snaplen_);
     size_t size = io::record_size(format_, length);
     if (!reserve(size)) return false;
-    io::put_record(format_, current_->data.get() + current_->used, timestamp_ns, length, wire_len,
+    size_t used = current_->used.load(std::memory_order_relaxed);
+    io::put_record(format_, current_->data.get() + used, timestamp_ns, length, wire_len,
                    [&](uint8_t* out) { std::memcpy(out, data, length); });
-    current_->used += size;
+    current_->used.store(used + size, std::memory_order_release);  // a plain store, not a locked add
     packets_++;
     return true;
 }

@@ -87,6 +87,14 @@ public:
 
     // From any thread: the fraction of the work done, for a progress line.
     double progress() const noexcept;
+    // From any thread: a capture being followed has no whole record more
+    // for now (CaptureReader::follow), so no worker gets one until its
+    // writer adds some.
+    bool caught_up() const noexcept {
+        for (const auto& in : inputs_)
+            if (in.reader->caught_up()) return true;
+        return false;
+    }
     // Once the workers stopped: the first reader error (a truncated record), or "".
     const std::string& error() const noexcept { return error_; }
 
