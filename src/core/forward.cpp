@@ -110,10 +110,13 @@ public:
         graph_before_ = session.merged_report();
         last_print_ = Clock::now();
         next_print_ = options_.stats_interval;
-        rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
-                                   "Totals; per node (parallel arrays) packets in, out and dropped; drops by "
-                                   "reason; per port rx, tx and missed packets");
-        rte_telemetry_register_cmd("/sl/graph", telemetry_graph, "The graph's nodes and its edges as \"a -> b\"");
+        // DPDK refuses a help text of 128 characters or more.
+        if (rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
+                                       "Totals; per node in, out, dropped; drops by reason; per port rx, tx, "
+                                       "missed, no mbuf; mbufs out per pool") != 0 ||
+            rte_telemetry_register_cmd("/sl/graph", telemetry_graph,
+                                       "The graph's nodes and its edges as \"a -> b\"") != 0)
+            spdlog::warn("telemetry: /sl/stats and /sl/graph could not be registered");
         {
             std::lock_guard guard(g_telemetry_lock);
             g_telemetry_io = this;
@@ -181,6 +184,18 @@ std::string PortIo::telemetry_socket_line() {
     return fmt::format("telemetry: {} (dpdk-telemetry.py -f {})", socket, dir.substr(dir.rfind('/') + 1));
 }
 
+namespace {
+
+// "   missed 12   no mbuf 40": what a port dropped between two looks, by why.
+std::string lost_since(const PortStats& a, const PortStats& b) {
+    std::string out;
+    if (b.rx_missed > a.rx_missed) out += fmt::format("   missed {}", b.rx_missed - a.rx_missed);
+    if (b.rx_nombuf > a.rx_nombuf) out += fmt::format("   no mbuf {}", b.rx_nombuf - a.rx_nombuf);
+    return out;
+}
+
+}  // namespace
+
 void PortIo::print_rates(Session& session, double since_start) {
     auto now = Clock::now();
     double dt = std::chrono::duration<double>(now - last_print_).count();
@@ -203,7 +218,7 @@ void PortIo::print_rates(Session& session, double since_start) {
                            b.port, b.name, double(b.rx_packets - a.rx_packets) / dt / 1e6,
                            double(b.rx_bytes - a.rx_bytes) * 8 / dt / 1e6,
                            double(b.tx_packets - a.tx_packets) / dt / 1e6, double(b.tx_bytes - a.tx_bytes) * 8 / dt / 1e6,
-                           b.rx_missed > a.rx_missed ? fmt::format("   missed {}", b.rx_missed - a.rx_missed) : "");
+                           lost_since(a, b));
     }
     for (const auto& n : graph.nodes) {
         auto before = std::find_if(graph_before_.nodes.begin(), graph_before_.nodes.end(),
@@ -321,9 +336,10 @@ int PortIo::telemetry_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_u64(d, "packets_read", r.packets_read);
     rte_tel_data_add_dict_u64(d, "packets_written", r.packets_written);
+    rte_tel_data_add_dict_u64(d, "packets_made", r.packets_made);
     rte_tel_data_add_dict_u64(d, "packets_dropped", r.dropped());
     std::vector<std::string> names, reasons;
-    std::vector<uint64_t> in, out, dropped, drop_counts, rx, tx, missed;
+    std::vector<uint64_t> in, out, dropped, drop_counts, rx, tx, missed, no_mbuf;
     for (const auto& n : r.nodes) {
         names.push_back(n.name);
         in.push_back(n.packets_in);
@@ -337,7 +353,8 @@ int PortIo::telemetry_stats(const char*, const char*, rte_tel_data* d) {
     for (const auto& p : io->ports_->stats()) {
         rx.push_back(p.rx_packets);
         tx.push_back(p.tx_packets);
-        missed.push_back(p.rx_missed + p.rx_nombuf);
+        missed.push_back(p.rx_missed);
+        no_mbuf.push_back(p.rx_nombuf);
     }
     add_container(d, "nodes", string_array(names));
     add_container(d, "node_packets_in", u64_array(in));
@@ -348,6 +365,17 @@ int PortIo::telemetry_stats(const char*, const char*, rte_tel_data* d) {
     add_container(d, "port_rx_packets", u64_array(rx));
     add_container(d, "port_tx_packets", u64_array(tx));
     add_container(d, "port_rx_missed", u64_array(missed));
+    add_container(d, "port_rx_no_mbuf", u64_array(no_mbuf));
+    // What a soak watches: mbufs out of their pools (rings, bursts, what
+    // filters keep) stay bounded.
+    std::vector<std::string> pool_names;
+    std::vector<uint64_t> pool_in_use;
+    for (rte_mempool* pool : io->ports_->pools()) {
+        pool_names.push_back(pool->name);
+        pool_in_use.push_back(rte_mempool_in_use_count(pool));
+    }
+    add_container(d, "mempools", string_array(pool_names));
+    add_container(d, "mempool_in_use", u64_array(pool_in_use));
     return 0;
 }
 

@@ -49,8 +49,13 @@ unsigned close_and_report(Ports& ports, RunReport& report) {
             tx_full[static_cast<uint16_t>(port->second)] += full->second;
     }
     for (const auto& s : ports.stats())
-        report.ports.push_back(
-            {s.port, s.name, s.rx_packets, s.tx_packets, s.rx_missed + s.rx_nombuf, s.tx_errors + tx_full[s.port]});
+        report.ports.push_back({.port = s.port,
+                                .name = s.name,
+                                .rx_packets = s.rx_packets,
+                                .tx_packets = s.tx_packets,
+                                .tx_dropped = s.tx_errors + tx_full[s.port],
+                                .rx_missed = s.rx_missed,
+                                .rx_no_mbuf = s.rx_nombuf});
     ports.close();
     unsigned out = 0;
     for (rte_mempool* pool : ports.pools()) {

@@ -127,6 +127,7 @@ std::string format_json(const RunReport& report) {
                              {"rx_packets", p.rx_packets},
                              {"tx_packets", p.tx_packets},
                              {"rx_missed", p.rx_missed},
+                             {"rx_no_mbuf", p.rx_no_mbuf},
                              {"tx_dropped", p.tx_dropped}});
         out["ports"] = ports;
     }

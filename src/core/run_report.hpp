@@ -20,7 +20,9 @@ struct PoolReport {
 struct PortReport {
     uint16_t port = 0;
     std::string name;
-    uint64_t rx_packets = 0, tx_packets = 0, rx_missed = 0, tx_dropped = 0;
+    uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0;
+    uint64_t rx_missed = 0;   // the device's receive ring was full
+    uint64_t rx_no_mbuf = 0;  // the pool had no mbuf to receive into
 };
 
 struct RunReport {

@@ -17,6 +17,12 @@
 // they give up is counted by reason (frag_overlap, frag_oversize,
 // frag_too_many, frag_timeout, frag_evicted, frag_incomplete).
 //
+// A pool smaller than what the table may hold (sl-forward --mbufs) would
+// starve the receive rings for good: with no packet coming in, no datagram
+// completes or times out. So while the mbufs' pool runs low, the oldest
+// datagrams give up (frag_pool_low), as Linux's ipfrag_high_thresh makes
+// room.
+//
 // Why not rte_ip_frag: Debian's DPDK builds it for at most 8 fragments per
 // datagram (a 64 KB datagram at MTU 1500 has 45) and with its statistics
 // compiled out, and it frees what it gives up on its death row without a
@@ -30,6 +36,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
+#include <rte_mempool.h>
 
 #include <sl/filter.hpp>
 
@@ -113,6 +120,7 @@ public:
           timeout_(ctx.counter("frag_timeout")),
           evicted_(ctx.counter("frag_evicted")),
           incomplete_(ctx.counter("frag_incomplete")),
+          pool_low_(ctx.counter("frag_pool_low")),
           truncated_(ctx.counter("frag_truncated")),
           unsupported_(ctx.counter("frag_unsupported")),
           held_now_(ctx.counter("frag_held")) {
@@ -157,6 +165,7 @@ public:
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) now_ = std::max(now_, sl::timestamp_ns(burst[i]));
         expire();
+        if (held_ > 0 && burst.size() > 0) relieve(burst[0]->pool, burst.size());
         for (uint16_t i = 0; i < burst.size(); i++) {
             rte_mbuf* m = burst[i];
             clock_ = std::max(clock_, sl::timestamp_ns(m));
@@ -257,7 +266,7 @@ private:
         hash_sig_t sig = rte_hash_hash(hash_, &f.key);
         int32_t pos = rte_hash_add_key_with_hash(hash_, &f.key, sig);
         if (pos == -ENOSPC) {
-            evict_oldest();
+            evict_oldest(evicted_);
             pos = rte_hash_add_key_with_hash(hash_, &f.key, sig);
         }
         if (pos < 0) {  // cannot happen with an extension table, but never hold what the table cannot name
@@ -314,7 +323,7 @@ private:
         }
         held_ += m->nb_segs;
         if (!(d.has_last && d.have == d.total)) {
-            while (held_ > max_held_ && age_head_ != age_tail_) evict_oldest();
+            while (held_ > max_held_ && age_head_ != age_tail_) evict_oldest(evicted_);
             return;
         }
         uint16_t pieces = d.pieces;
@@ -488,9 +497,21 @@ private:
             pop_age(timeout_);
         }
     }
-    void evict_oldest() noexcept {
+    void evict_oldest(uint64_t& reason) noexcept {
         while (age_head_ != age_tail_ && !front_alive()) age_head_++;
-        if (age_head_ != age_tail_) pop_age(evicted_);
+        if (age_head_ != age_tail_) pop_age(reason);
+    }
+    // While the pool has fewer free mbufs than the next walks may take
+    // (twice the largest burst, and at least a sixteenth of the pool), the
+    // oldest datagrams give up theirs. Once per burst, and only while
+    // holding: counting a pool's free mbufs reads every lcore's cache.
+    void relieve(rte_mempool* pool, uint16_t burst_size) noexcept {
+        largest_burst_ = std::max(largest_burst_, burst_size);
+        unsigned mark = std::max(pool->size / 16, 2u * largest_burst_);
+        unsigned free = rte_mempool_avail_count(pool);
+        if (free >= mark) return;
+        uint64_t before = held_;
+        while (held_ > 0 && age_head_ != age_tail_ && before - held_ < mark - free) evict_oldest(pool_low_);
     }
     void discard_all(uint64_t& reason) noexcept {
         while (age_head_ != age_tail_) pop_age(reason);
@@ -505,6 +526,7 @@ private:
     uint64_t& timeout_;
     uint64_t& evicted_;
     uint64_t& incomplete_;
+    uint64_t& pool_low_;
     uint64_t& truncated_;
     uint64_t& unsupported_;
     uint64_t& held_now_;
@@ -520,6 +542,7 @@ private:
     uint64_t age_tail_ = 0;
     uint64_t serial_ = 0;
     uint64_t held_ = 0;
+    uint16_t largest_burst_ = 0;
     // Time as the packets tell it: the latest of this burst, for the
     // timeouts, and the latest so far in it, for when a datagram began.
     uint64_t now_ = 0;

@@ -19,6 +19,7 @@
 
 #include <sl/error.hpp>
 
+#include "io/output_file.hpp"
 #include "io/pcap_record.hpp"
 #include "io/record_feed.hpp"
 
@@ -139,7 +140,7 @@ void OrderedOutput::close() {
     if (threaded_) pthread_join(thread_, nullptr);
     if (::close(fd_) != 0 && error_.load() == 0) error_.store(errno);
     fd_ = -1;
-    if (int e = error_.load()) throw RuntimeError(fmt::format("{}: {}", path_, std::strerror(e)));
+    if (int e = error_.load()) throw RuntimeError(output_error(path_, e));
 }
 
 void* OrderedOutput::merging_thread(void* self) noexcept {
@@ -185,6 +186,8 @@ void OrderedOutput::merge() noexcept {
         if (pending > 0 && sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ESPIPE &&
             errno != EINVAL && error_.load(std::memory_order_relaxed) == 0)
             error_.store(errno, std::memory_order_relaxed);
+        if (pending > 0 && error_.load(std::memory_order_relaxed) == 0 && file_removed(fd_))
+            error_.store(kFileRemoved, std::memory_order_relaxed);
         vectors.clear();
         pending = 0;
         // Written, or lost to an error that close() reports: either way the

@@ -18,6 +18,7 @@
 
 #include <sl/error.hpp>
 
+#include "io/output_file.hpp"
 #include "io/pcap_record.hpp"
 
 namespace sl {
@@ -159,6 +160,7 @@ void PcapWriter::Blocks::write_block(Block& block) noexcept {
     if (done > 0 && sync_file_range(fd_, static_cast<off64_t>(written_), static_cast<off64_t>(done),
                                     SYNC_FILE_RANGE_WRITE) != 0 && errno != ESPIPE && errno != EINVAL)
         error_.store(errno, std::memory_order_relaxed);
+    if (done > 0 && io::file_removed(fd_)) error_.store(io::kFileRemoved, std::memory_order_relaxed);
     written_ += done;
     block.written += done;
 }
@@ -234,7 +236,7 @@ void PcapWriter::Blocks::close() {
     if (threaded_) pthread_join(thread_, nullptr);
     if (::close(fd_) != 0 && error_.load() == 0) error_.store(errno);
     fd_ = -1;
-    if (int e = error_.load()) throw RuntimeError(fmt::format("{}: {}", path_, std::strerror(e)));
+    if (int e = error_.load()) throw RuntimeError(io::output_error(path_, e));
 }
 
 }  // namespace sl
