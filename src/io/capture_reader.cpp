@@ -15,6 +15,7 @@
 
 #include <sl/error.hpp>
 
+#include "io/pseudo_headers.hpp"
 #include "sdk/link_type.hpp"
 
 namespace sl::io {
@@ -63,6 +64,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
     }
     dlt_ = pcap_datalink(p);
     pcap_close(p);
+    post_process_ = needs_post_process(dlt_, true);
 
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
@@ -354,6 +356,9 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     record = Record{h + 16, std::min(captured, snaplen_), wire,
                     uint64_t{sec} * 1000000000u + (nanosecond_ ? frac : uint64_t{frac} * 1000u)};
     consume(16 + captured);
+    // The bytes lie in this reader's own buffers.
+    if (post_process_)
+        post_process(dlt_, swapped_, const_cast<uint8_t*>(record.data), record.captured, record.wire_len);
     return true;
 }
 
@@ -482,6 +487,8 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
             ns = ts / pow10(itf.resolution - 9);
         }
         record = Record{body + header, captured, wire, ns};
+        if (post_process_)
+            post_process(dlt_, swapped_, const_cast<uint8_t*>(record.data), record.captured, record.wire_len);
         return true;
     }
     return follow_ && await_more(0);

@@ -225,6 +225,9 @@ private:
     bool pcapng_ = false;
     bool swapped_ = false;
     bool nanosecond_ = false;
+    // The link type has pseudo-headers libpcap rewrites as it reads
+    // (io/pseudo_headers.hpp): so does the walk, in the buffer it owns.
+    bool post_process_ = false;
     std::vector<Interface> interfaces_;
     std::string error_;
 };

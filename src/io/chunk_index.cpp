@@ -21,7 +21,9 @@ void CaptureReader::UnmapIndex::operator()(Indexed* p) const noexcept {
 }
 
 void CaptureReader::index_chunks(Hasher hasher) {
-    if (pcapng_) return;
+    // Records whose bytes the walk rewrites (post_process_) are found by
+    // the walk alone.
+    if (pcapng_ || post_process_) return;
     // Pages fault in as indexes fill them.
     void* m = mmap(nullptr, kChunks * kIndexEntries * sizeof(Indexed), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
