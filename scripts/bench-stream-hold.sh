@@ -37,7 +37,7 @@ print(n)' "$in")
 figure() {
   python3 -c 'import json, sys
 d = json.load(open(sys.argv[1])); n = next(x for x in d["nodes"] if x["name"] == "reassemble#1")
-print({"read": d["totals"]["packets_read"], "missed": d["ports"][0]["rx_missed"],
+print({"read": d["totals"]["packets_read"], "missed": d["ports"][0]["rx_no_mbuf"] + d["ports"][0]["rx_missed"],
        "copied": n["counters"]["stream_copied_bytes"], "peak": n["counters"]["stream_held_mbufs_peak"],
        "cycles": n["cycles_per_packet"]}[sys.argv[2]])' "$1" "$2"
 }

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     if (auto status = table.parse(line.args, rest)) return *status;
     if (auto status = after_options(table, session.verbosity, plugins, session.config_file, session.config_text))
         return *status;
+    session.plugins = plugins.plugins;
     if (options.ports.gather != 0 && options.ports.gather < options.ports.burst) {
         command_line_usage(fmt::format("--gather {} is less than one burst (--burst {})", options.ports.gather,
                                        options.ports.burst),

@@ -113,10 +113,11 @@ public:
         // DPDK refuses a help text of 128 characters or more.
         if (rte_telemetry_register_cmd("/sl/stats", telemetry_stats,
                                        "Totals; per node in, out, dropped; drops by reason; per port rx, tx, "
-                                       "missed, no mbuf; mbufs out per pool") != 0 ||
-            rte_telemetry_register_cmd("/sl/graph", telemetry_graph,
+                                       "missed, no mbuf; mbufs out per pool") != 0)
+            spdlog::warn("telemetry: /sl/stats could not be registered");
+        if (rte_telemetry_register_cmd("/sl/graph", telemetry_graph,
                                        "The graph's nodes and its edges as \"a -> b\"") != 0)
-            spdlog::warn("telemetry: /sl/stats and /sl/graph could not be registered");
+            spdlog::warn("telemetry: /sl/graph could not be registered");
         {
             std::lock_guard guard(g_telemetry_lock);
             g_telemetry_io = this;

@@ -75,12 +75,29 @@ private:
     std::chrono::steady_clock::time_point start_, last_{};
 };
 
-// Until `path` holds a pcap file header; a file that is not there is an
-// error now, as `tail -f` says it (the reader's message).
-void wait_for_header(const std::string& path) {
-    struct stat st {};
-    while (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 24)
+// A followed capture: a capture program writes the file's header with its
+// first buffer of records, so the file may not hold a whole header yet
+// (pcap's 24 bytes, pcapng's section and first interface). While libpcap
+// cannot open a small file, wait, saying why once. A file that is not
+// there is an error at once, as for `tail -f`.
+constexpr off_t kLargestHeader = 64 << 10;
+
+std::unique_ptr<io::CaptureReader> open_followed(const std::string& path, bool quiet) {
+    bool said = false;
+    while (true) {
+        struct stat st {};
+        bool small = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < kLargestHeader;
+        try {
+            auto reader = std::make_unique<io::CaptureReader>(path);
+            reader->follow();
+            return reader;
+        } catch (const RuntimeError& e) {
+            if (!small) throw;
+            if (!said && !quiet) spdlog::info("waiting for {} to hold a whole capture header ({})", path, e.what());
+            said = true;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 }
 
 // As the file's header says it, in libpcap's words: "EN10MB (Ethernet)".
@@ -93,13 +110,9 @@ public:
 
     // The captures: libpcap's reason in one line when one cannot be read.
     void open() override {
-        for (const auto& path : options_.captures) {
-            // A capture program writes the file header with its first
-            // buffer of records: followed, the file may be shorter yet.
-            if (options_.follow) wait_for_header(path);
-            readers_.push_back(std::make_unique<io::CaptureReader>(path));
-            if (options_.follow) readers_.back()->follow();
-        }
+        for (const auto& path : options_.captures)
+            readers_.push_back(options_.follow ? open_followed(path, options_.session.verbosity < 0)
+                                               : std::make_unique<io::CaptureReader>(path));
         const io::CaptureReader& first = *readers_[0];
         for (const auto& r : readers_)
             if (r->dlt() != first.dlt())

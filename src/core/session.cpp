@@ -305,6 +305,9 @@ void Session::loop(double& elapsed_s) {
 void Session::reload() {
     std::vector<std::unique_ptr<graph::Runtime>> next;
     try {
+        // A plugin dropped into a plugin folder is there for the new graph;
+        // one that cannot be opened refuses the reload, with its reason.
+        plugin::load_plugins(options_.plugins);
         lang::Program config = read_config();
         graph::Plan plan = graph::plan(config, filter_registry(), plan_options());
         auto instances = instantiate(plan, true);

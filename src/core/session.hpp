@@ -21,6 +21,7 @@
 #include "graph/plan.hpp"
 #include "graph/runtime.hpp"
 #include "io/source.hpp"
+#include "plugin/loader.hpp"
 #include "shadow/engines.hpp"
 
 namespace sl::core {
@@ -35,6 +36,9 @@ struct SessionOptions {
     std::string dot_file;               // --dot
     shadow::ShadowOptions shadow;       // --shadow, --dma, --dma-min-bytes
     int verbosity = 0;                  // -1 quiet, 0 normal, 1 verbose
+    // What a reload opens first: plugins put in the folders since the last
+    // (those opened before are not opened again).
+    plugin::PluginOptions plugins;
 };
 
 class Session;

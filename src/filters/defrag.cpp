@@ -165,7 +165,7 @@ public:
     void process(sl::Burst& burst) noexcept override {
         for (uint16_t i = 0; i < burst.size(); i++) now_ = std::max(now_, sl::timestamp_ns(burst[i]));
         expire();
-        if (held_ > 0 && burst.size() > 0) relieve(burst[0]->pool, burst.size());
+        if (held_ > 0) relieve(burst.size());
         for (uint16_t i = 0; i < burst.size(); i++) {
             rte_mbuf* m = burst[i];
             clock_ = std::max(clock_, sl::timestamp_ns(m));
@@ -501,12 +501,16 @@ private:
         while (age_head_ != age_tail_ && !front_alive()) age_head_++;
         if (age_head_ != age_tail_) pop_age(reason);
     }
-    // While the pool has fewer free mbufs than the next walks may take
-    // (twice the largest burst, and at least a sixteenth of the pool), the
-    // oldest datagrams give up theirs. Once per burst, and only while
-    // holding: counting a pool's free mbufs reads every lcore's cache.
-    void relieve(rte_mempool* pool, uint16_t burst_size) noexcept {
+    // While the pool the held fragments came from has fewer free mbufs
+    // than the next walks may take (twice the largest burst, and at least
+    // a sixteenth of the pool), the oldest datagrams give up theirs. Once
+    // per burst, and only while holding: counting a pool's free mbufs reads
+    // every lcore's cache.
+    void relieve(uint16_t burst_size) noexcept {
         largest_burst_ = std::max(largest_burst_, burst_size);
+        while (age_head_ != age_tail_ && !front_alive()) age_head_++;
+        if (age_head_ == age_tail_) return;
+        rte_mempool* pool = pieces_[size_t(age_[age_head_ & (age_.size() - 1)].pos) * max_pieces_].m->pool;
         unsigned mark = std::max(pool->size / 16, 2u * largest_burst_);
         unsigned free = rte_mempool_avail_count(pool);
         if (free >= mark) return;

@@ -161,6 +161,7 @@ bool CaptureReader::fail(std::string message) noexcept {
     // The offset of the record or block that could not be read: what came
     // before it was handed out whole.
     error_ = fmt::format("{}, offset {}: {}", path_, block_at_, message);
+    caught_up_.store(false, std::memory_order_relaxed);  // nothing more will come
     offset_ = expect_ = size_;
     pos_ = end_;
     skip_ = 0;
@@ -339,7 +340,7 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
     if (left < 16)
         return fail(fmt::format("truncated dump file; tried to read 16 header bytes, only got {}", left));
     const uint8_t* h = have(16);
-    if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
+    if (!h) return waiting_ || !error_.empty() ? false : fail("truncated dump file; the file shrank while it was read");
     uint32_t sec = u32(h), frac = u32(h + 4), captured = u32(h + 8), wire = u32(h + 12);
     if (captured > kMaxSnaplen)
         return fail(fmt::format("invalid packet capture length {}, bigger than maximum of {}", captured,
@@ -349,7 +350,7 @@ bool CaptureReader::next_pcap(Record& record) noexcept {
         return fail(fmt::format("truncated dump file; tried to read {} captured bytes, only got {}", captured,
                                 left - 16));
     h = have(16 + captured);
-    if (!h) return waiting_ ? false : fail("truncated dump file; the file shrank while it was read");
+    if (!h) return waiting_ || !error_.empty() ? false : fail("truncated dump file; the file shrank while it was read");
     // A record longer than the file's snap length is cut to it, as libpcap
     // cuts it; its wire length stays as the file has it, even below what
     // was captured.
@@ -370,7 +371,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         if (left < 12 && follow_) return await_more(left);
         if (left < 12) return fail(fmt::format("truncated pcapng block; tried to read 12 header bytes, only got {}", left));
         const uint8_t* b = have(12);
-        if (!b) return waiting_ ? false : fail("truncated pcapng block");
+        if (!b) return waiting_ || !error_.empty() ? false : fail("truncated pcapng block");
         uint32_t type;
         std::memcpy(&type, b, 4);
         if (type == kPcapngSection) {
@@ -390,7 +391,10 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         bool read = type == kPcapngSection || type == kBlockInterface || type == kBlockEnhancedPacket ||
                     type == kBlockPacketObsolete || type == kBlockSimplePacket;
         // Statistics, name resolution and custom blocks are passed over
-        // unread, however long.
+        // unread, however long; but a followed file is not waited on for
+        // more than libpcap would read as one block, a corrupt length.
+        if (!read && follow_ && length > left && length > kMaxFollowedBlock)
+            return fail(fmt::format("corrupt pcapng block of length {}", length));
         if (!read) {
             skip_ = length;
             if (!skip_pending()) return false;
@@ -399,7 +403,7 @@ bool CaptureReader::next_pcapng(Record& record) noexcept {
         if (length > kChunk) return fail(fmt::format("corrupt pcapng block of length {}", length));
         if (length > left) return await_more(left);  // following: the rest is being written
         b = have(length);
-        if (!b) return waiting_ ? false : fail("truncated pcapng block");
+        if (!b) return waiting_ || !error_.empty() ? false : fail("truncated pcapng block");
         const uint8_t* body = b + 8;
         uint32_t body_len = length - 12;
         consume(length);

@@ -82,6 +82,7 @@ public:
     // instead of ending, and looks at the file's size again on each call.
     // A file that shrinks ends the walk with an error. Before reading starts.
     void follow() noexcept { follow_ = true; }
+    bool following() const noexcept { return follow_; }
     // Following: the walk has every whole record the file held when it last
     // looked. Any thread may ask.
     bool caught_up() const noexcept { return caught_up_.load(std::memory_order_relaxed); }
@@ -136,6 +137,8 @@ public:
     static constexpr size_t kChunk = 512u << 10;
     static constexpr size_t kChunks = 32;
     static constexpr size_t kBuffersSize = kChunks * 2 * kChunk;
+    // libpcap's largest pcapng block.
+    static constexpr uint32_t kMaxFollowedBlock = 16u << 20;
 
 private:
     // The state of a chunk buffer: free, being read by some thread, read.

@@ -59,6 +59,11 @@ struct PcapWriter::Blocks {
     void hand_over(bool last) noexcept;
     void write_block(Block& block) noexcept;
     void drain(Block& block) noexcept;
+    // The first error is the one the run reports.
+    void fail(int error) noexcept {
+        int none = 0;
+        error_.compare_exchange_strong(none, error, std::memory_order_relaxed);
+    }
     bool write(const rte_mbuf* m, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     bool write(const uint8_t* data, uint32_t length, uint64_t timestamp_ns, uint32_t wire_len) noexcept;
     void close();
@@ -130,7 +135,8 @@ void* PcapWriter::Blocks::writing_thread(void* self) noexcept {
         Block& block = w->blocks_[next % kBlocks];
         if (w->filled_.load(std::memory_order_acquire) == next) {
             // The worker fills this block: what it holds so far goes out
-            // when no more came for a while.
+            // every kWriteBehindNs, so that a slowly filling file is read
+            // while it is written.
             futex_wait(w->filled_, next, kWriteBehindNs);
             if (w->filled_.load(std::memory_order_acquire) == next) w->write_block(block);
             continue;
@@ -150,7 +156,7 @@ void PcapWriter::Blocks::write_block(Block& block) noexcept {
     while (block.written + done < used && error_.load(std::memory_order_relaxed) == 0) {
         ssize_t n = ::write(fd_, block.data.get() + block.written + done, used - block.written - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) error_.store(n < 0 ? errno : EIO, std::memory_order_relaxed);
+        if (n <= 0) fail(n < 0 ? errno : EIO);
         else done += static_cast<size_t>(n);
     }
     // Start writeback of each block as it is written, here on the writing
@@ -159,8 +165,8 @@ void PcapWriter::Blocks::write_block(Block& block) noexcept {
     // rewritten file when it is closed). Pipes and devices simply refuse.
     if (done > 0 && sync_file_range(fd_, static_cast<off64_t>(written_), static_cast<off64_t>(done),
                                     SYNC_FILE_RANGE_WRITE) != 0 && errno != ESPIPE && errno != EINVAL)
-        error_.store(errno, std::memory_order_relaxed);
-    if (done > 0 && io::file_removed(fd_)) error_.store(io::kFileRemoved, std::memory_order_relaxed);
+        fail(errno);
+    if (done > 0 && io::file_removed(fd_)) fail(io::kFileRemoved);
     written_ += done;
     block.written += done;
 }

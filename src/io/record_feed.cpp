@@ -28,6 +28,7 @@ RecordFeed::RecordFeed(std::vector<std::unique_ptr<CaptureReader>>& readers, uin
       loops_(loops ? loops : 1) {
     for (auto& r : readers) {
         inputs_.push_back(Input{r.get(), {}, false, false});
+        following_ |= r->following();
         total_bytes_ += r->size();
         if (workers_.size() > 1) r->index_chunks(flow_hash);
     }
@@ -123,15 +124,17 @@ int RecordFeed::earliest() noexcept {
         return n == Next::record ? 0 : n == Next::ended ? -1 : -2;
     }
     int best = -1;
+    bool waiting = false;
     for (size_t i = 0; i < inputs_.size(); i++) {
         Next n = refill(inputs_[i]);
-        // Which record is the earliest is known only once every input has one.
-        if (n == Next::waiting) return -2;
-        if (n == Next::ended) continue;
+        waiting |= n == Next::waiting;
+        if (n != Next::record) continue;
         if (best < 0 || inputs_[i].pending.timestamp_ns < inputs_[size_t(best)].pending.timestamp_ns)
             best = static_cast<int>(i);
     }
-    return best;
+    if (following_ && !error_.empty()) return -1;
+    // Which record is the earliest is known only once every input has one.
+    return waiting ? -2 : best;
 }
 
 // With the readers held: reads, merges and deals batch `id`, unless a

@@ -161,6 +161,8 @@ private:
     int dlt_;
     CaptureReader::Hasher flow_hash_;
     uint64_t loops_;
+    // Followed captures have no end: one that fails ends them all.
+    bool following_ = false;
 
     // Shared between the workers.
     alignas(64) std::atomic<uint64_t> produced_{0};  // batches [0, produced_) are published

@@ -116,21 +116,31 @@ TEST_F(Faults, AnOutputFolderDeletedMidRunIsSaidAndCounted) {
         start << whole.substr(0, half);
     }
     fs::path out = dir_ / "out";
+    // seen.pcap, outside the folder, says how far the replay got.
     auto replay = start_replay({"--workers", "1", "--follow", "-o", out.string(), "--stats-json", path("s.json"),
-                                "-e", "rx | pcap \"all.pcap\"\nrx | reassemble | streams \"flows\"", live});
+                                "-e",
+                                "rx | pcap \"all.pcap\"\nrx | reassemble | streams \"flows\"\nrx | pcap \"" +
+                                    path("seen.pcap") + "\"",
+                                live});
     ASSERT_TRUE(eventually([&] { return records_in((out / "all.pcap").string()) > 100; }, 30)) << replay->err();
     fs::remove_all(out);
     // The rest comes slowly, past the writer's look after each block it
-    // writes (at most 100 ms apart).
+    // writes (at most 100 ms apart): the first piece, then, once it is
+    // through and the writer has written it, the others.
     size_t records = read_capture(sample("mixed.pcap")).size();
-    for (size_t at = half, piece = (whole.size() - half) / 8 + 1; at < whole.size(); at += piece) {
+    size_t piece = (whole.size() - half) / 8 + 1;
+    for (size_t at = half; at < whole.size(); at += piece) {
         {
             std::ofstream rest(live, std::ios::binary | std::ios::app);
             rest << whole.substr(at, piece);
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        if (at == half) {
+            size_t seen = records_in(path("seen.pcap"));
+            ASSERT_TRUE(eventually([&] { return records_in(path("seen.pcap")) > seen; }, 60)) << replay->err();
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(eventually([&] { return records_in(path("seen.pcap")) == records; }, 60)) << replay->err();
     Result r = replay->stop(SIGINT, 30);
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_NE(r.err.find("all.pcap: removed while it was written; the packets after that were dropped (write_error)"),

@@ -542,6 +542,44 @@ TEST_F(Plugins, TheAccessAPluginDeclaresIsAllItGets) {
     }
 }
 
+// sl-forward's reload opens the plugins put into its plugin folder since
+// the last: one that cannot be opened refuses the reload with its reason,
+// and the running graph goes on; once it is gone and a good one is there,
+// the next reload builds a graph with the new plugin's filter.
+TEST_F(Plugins, AReloadOpensNewPluginsInTheFolderAndIsRefusedByOneThatCannotLoad) {
+    fs::path folder = dir_ / "plugins";
+    fs::create_directories(folder);
+    std::string config = path("graph.sl");
+    auto write_config = [&](const std::string& text) {
+        { std::ofstream(config + ".new") << text; }
+        fs::rename(config + ".new", config);
+    };
+    write_config("rx 0 | count name=first\n");
+    std::string p = prefix("plugin-reload");
+    auto fwd = start_forward(p, {"--vdev=net_pcap0,rx_pcap=" + sample("mixed.pcap") + ",infinite_rx=1", "--", "-q",
+                                 "--plugin-dir", folder.string(), "-c", config, "--stats-json", path("s.json")});
+    ASSERT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.node_in("first") > 1000; })) << fwd->err();
+
+    fs::copy_file(broken("missing_symbol"), folder / "missing_symbol.so");
+    write_config("rx 0 | ttl_bucket |0 count name=second\n");
+    fwd->signal(SIGHUP);
+    EXPECT_TRUE(eventually([&] { return fwd->err().find("reload refused") != std::string::npos; }, 30)) << fwd->err();
+    EXPECT_NE(fwd->err().find("missing_symbol.so: cannot load it"), std::string::npos) << fwd->err();
+    uint64_t first = 0;
+    ASSERT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return (first = s.node_in("first")) > 0; }));
+    EXPECT_TRUE(live_stats_reach(p, [&](const LiveStats& s) { return s.node_in("first") > first + 1000; }))
+        << "the running graph goes on\n" << fwd->err();
+
+    fs::remove(folder / "missing_symbol.so");
+    fs::copy_file(example("ttl_bucket"), folder / "ttl_bucket.so");
+    fwd->signal(SIGHUP);
+    EXPECT_TRUE(live_stats_reach(p, [](const LiveStats& s) { return s.node_in("second") > 1000; })) << fwd->err();
+    Result r = fwd->stop();
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("reloaded " + config), std::string::npos) << r.err;
+    expect_conservation(stats_of(path("s.json")));
+}
+
 TEST_F(Plugins, PerLcoreStateMergesOverTheWorkersOfSlForward) {
     // Two workers, each polling one net_pcap port, each with its own flow
     // table; the top list at the end is over both.
