@@ -172,7 +172,7 @@ for _ in $(seq 300); do
   [ "$(grep -c "reloaded" "$work/forward.err" || true)" -ge "$sent" ] && break
   sleep 0.1
 done
-kill -TERM "$pid"
+kill -TERM "$pid" 2>/dev/null || true
 status=0
 wait "$pid" || status=$?
 trap - EXIT

@@ -78,22 +78,36 @@ private:
 // A followed capture: a capture program writes the file's header with its
 // first buffer of records, so the file may not hold a whole header yet
 // (pcap's 24 bytes, pcapng's section and first interface). While libpcap
-// cannot open a small file, wait, saying why once. A file that is not
-// there is an error at once, as for `tail -f`.
+// cannot open a file that more bytes could make whole, wait, saying why
+// once. Anything else (a file that is not there, not a capture, one that
+// cannot be read) is an error at once, as for `tail -f`.
 constexpr off_t kLargestHeader = 64 << 10;
+
+bool header_may_be_coming(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    if (st.st_size < 24) return true;
+    // A pcapng section and its interfaces may take more.
+    uint8_t magic[4] = {};
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    bool pcapng = std::fread(magic, 1, 4, f) == 4 && magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d &&
+                  magic[3] == 0x0a;
+    std::fclose(f);
+    return pcapng && st.st_size < kLargestHeader;
+}
 
 std::unique_ptr<io::CaptureReader> open_followed(const std::string& path, bool quiet) {
     bool said = false;
     while (true) {
-        struct stat st {};
-        bool small = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < kLargestHeader;
+        bool small = header_may_be_coming(path);
         try {
             auto reader = std::make_unique<io::CaptureReader>(path);
             reader->follow();
             return reader;
         } catch (const RuntimeError& e) {
             if (!small) throw;
-            if (!said && !quiet) spdlog::info("waiting for {} to hold a whole capture header ({})", path, e.what());
+            if (!said && !quiet) spdlog::info("waiting for a whole capture header ({})", e.what());
             said = true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

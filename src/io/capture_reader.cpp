@@ -64,7 +64,6 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
     }
     dlt_ = pcap_datalink(p);
     pcap_close(p);
-    post_process_ = needs_post_process(dlt_, true);
 
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw RuntimeError(fmt::format("{}: {}", path, std::strerror(errno)));
@@ -100,6 +99,8 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path), state_(std:
     } else {
         throw RuntimeError(fmt::format("{}: unknown file format", path));
     }
+    // pcapng sections may be of either byte order.
+    post_process_ = needs_post_process(dlt_, swapped_ || pcapng_);
     if (pcapng_) {
         // Read up to the first interface so that linktype() is known now.
         Record r;
@@ -129,6 +130,11 @@ void CaptureReader::rewind() noexcept {
     }
     claim_offset_ = advised_ = first_record_;
     claim_.clear(std::memory_order_release);
+    // The chunks read on the way hold what the next pass reads again, and
+    // may be rewritten (post_process_): the walk must read them anew, not
+    // take them for the chunks it expects.
+    for (size_t i = 0; i < kChunks; i++)
+        if (i != current_ && state_[i].state.load(std::memory_order_acquire) == kRead) state_[i].offset = UINT64_MAX;
     expect_ = offset_ = first_record_;
     pos_ = end_;
     skip_ = 0;

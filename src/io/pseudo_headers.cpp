@@ -95,8 +95,8 @@ void repair_usb_mmapped_length(const uint8_t* data, uint32_t captured, uint32_t&
     uint32_t urb_len = load<uint32_t>(data + 32);
     uint32_t descriptors = load<uint32_t>(data + 60);
     if (data_flag != 0 || transfer != kUrbIsochronous || event != kUrbComplete || !(endpoint & kUrbTransferIn)) return;
-    // In 32 bits, as it was computed when the capture was made.
-    if (wire_len != kUsbMmappedHeader + descriptors * kUsbIsoDescriptor + urb_len) return;
+    // libpcap compares in size_t: no wrap-around.
+    if (wire_len != uint64_t{kUsbMmappedHeader} + uint64_t{descriptors} * kUsbIsoDescriptor + urb_len) return;
     uint32_t data_end = 0;
     uint32_t left = captured - kUsbMmappedHeader;
     for (uint32_t i = 0; i < descriptors && left >= kUsbIsoDescriptor; i++, left -= kUsbIsoDescriptor) {
@@ -104,6 +104,7 @@ void repair_usb_mmapped_length(const uint8_t* data, uint32_t captured, uint32_t&
         uint32_t offset = load<uint32_t>(d + 4), length = load<uint32_t>(d + 8);
         if (length != 0 && offset + length > data_end) data_end = offset + length;
     }
+    // In 32 bits, as libpcap's u_int.
     uint32_t repaired = kUsbMmappedHeader + descriptors * kUsbIsoDescriptor + data_end;
     if (repaired >= captured) wire_len = repaired;
     if (captured > wire_len) wire_len = captured;
@@ -118,8 +119,9 @@ void swap_nflog(uint8_t* data, uint32_t captured, uint32_t wire_len) noexcept {
     while (caplen >= 4) {
         swap_at<uint16_t>(data + at);
         swap_at<uint16_t>(data + at + 2);
-        uint32_t size = load<uint16_t>(data + at);
-        if (size % 4 != 0) size += 4 - size % 4;
+        // In 16 bits, as libpcap rounds it: 0xfffd and up round to 0.
+        uint16_t size = load<uint16_t>(data + at);
+        if (size % 4 != 0) size = static_cast<uint16_t>(size + 4 - size % 4);
         if (size < 4 || caplen < size || length < size) return;
         at += size;
         caplen -= size;

@@ -29,6 +29,11 @@ std::vector<fs::path>& opened_files() {
     return files;
 }
 
+std::vector<std::string>& opened_names() {
+    static std::vector<std::string> names;
+    return names;
+}
+
 // dlerror() names a missing symbol by its mangled name; a C++ author reads
 // the demangled one.
 std::string readable_dlerror(const char* text) {
@@ -96,6 +101,9 @@ void check_who_may_write(const std::string& path, const fs::path& canonical) {
 }
 
 void load_one(const std::string& path) {
+    // A plugin opened before is not looked at again, by the name it was
+    // given either: its file may be gone since (a reload reads the names again).
+    if (std::find(opened_names().begin(), opened_names().end(), path) != opened_names().end()) return;
     std::error_code ec;
     fs::path canonical = fs::canonical(path, ec);
     if (ec) throw ConfigError(fmt::format("plugin {}: {}", path, ec.message()));
@@ -119,6 +127,7 @@ void load_one(const std::string& path) {
     // The handle is never closed: filters registered from it, and graphs
     // built from those, may run its code until the process ends.
     opened_files().push_back(canonical);
+    opened_names().push_back(path);
     const auto& errors = registration_errors();
     if (errors.size() > errors_before) {
         std::vector<std::string> mine(errors.begin() + static_cast<ptrdiff_t>(errors_before), errors.end());

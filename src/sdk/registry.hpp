@@ -2,6 +2,7 @@
 // process-wide table of drop reason names.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +30,9 @@ private:
         std::string origin;
     };
     const Entry* entry(std::string_view name) const noexcept;
-    std::vector<Entry> types_;
+    // A deque: running graphs point at their types, and a reload may add
+    // a plugin's types while they run.
+    std::deque<Entry> types_;
 };
 
 // The process's registry, which SL_REGISTER_FILTER fills.

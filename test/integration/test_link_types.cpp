@@ -150,7 +150,8 @@ std::vector<PcapRecord> pseudo_header_records(uint32_t linktype, bool big_endian
         break;
     }
     case 239:  // NFLOG: family, version 0, resource id; TLVs of length and type
-        add(std::string{2, 0, 0, 5} + u16(8) + u16(1) + "abcd" + u16(6) + u16(10) + "xy\0\0" + u16(5) + u16(9) + "z\0\0\0");
+        add(std::string{2, 0, 0, 5} + u16(8) + u16(1) + "abcd" + u16(6) + u16(10) + std::string("xy\0\0", 4) + u16(5) +
+            u16(9) + std::string("z\0\0\0", 4));
         add(std::string{2, 1, 0, 5} + u16(8) + u16(1) + "abcd");  // a version libpcap leaves alone
         add(std::string{2, 0, 0, 5} + u16(64) + u16(1) + "abcd");  // a TLV longer than the record
         break;
@@ -167,7 +168,7 @@ std::vector<PcapRecord> pseudo_header_records(uint32_t linktype, bool big_endian
         std::string h = std::string{61, 2, 0, 0} + std::string(32, 'n') + u32(1) + u32(2);
         add(h + u32(1000) + u32(4242) + u32(0) + u32(77) + std::string(4, 0) + bytes_of(20, 8));
         std::string shorter = h;
-        shorter[0] = 52;  // its header ends after the rule uid
+        shorter[0] = 52;  // its header ends after the pid
         add(shorter + u32(1000) + u32(4242) + u32(0) + u32(77) + std::string(4, 0));
         break;
     }
@@ -204,6 +205,22 @@ TEST_F(LinkTypes, PseudoHeadersComeOutAsLibpcapRewritesThem) {
                 EXPECT_TRUE(rewritten);
             }
         }
+    // Looped, each pass reads the file anew: a chunk the walk passed is not
+    // taken for the next pass's, whose records it would rewrite twice.
+    std::string in = path("loop.pcap"), theirs = path("tcpdump.pcap");
+    write_pcap(in, DLT_LINUX_SLL, 65535, pseudo_header_records(DLT_LINUX_SLL, true), false, true);
+    Result t = command(env("TCPDUMP"), {"-r", in, "-w", theirs});
+    ASSERT_EQ(t.status, 0) << t.err;
+    auto want = read_capture(theirs);
+    for (const char* workers : {"1", "2"}) {
+        std::string ours = path(std::string("loop-") + workers);
+        Result r = replay({"-q", "--workers", workers, "--loop", "100", "-o", ours, "-e", "rx | pcap \"o.pcap\"", in});
+        ASSERT_EQ(r.status, 0) << r.err;
+        auto got = read_capture(ours + "/o.pcap");
+        ASSERT_EQ(got.size(), 100 * want.size()) << workers << " workers";
+        for (size_t i = 0; i < got.size(); i++)
+            ASSERT_EQ(got[i].data, want[i % want.size()].data) << "record " << i << ", " << workers << " workers";
+    }
 }
 
 // An IPv4 packet: TCP to port 80 or UDP to port 53 (with 8 bytes of data).
