@@ -128,13 +128,14 @@ void CaptureReader::rewind() noexcept {
     // one claimed goes into the buffer after the current.
     while (claim_.test_and_set(std::memory_order_acquire)) {
     }
-    claim_offset_ = advised_ = first_record_;
-    claim_.clear(std::memory_order_release);
     // The chunks read on the way hold what the next pass reads again, and
     // may be rewritten (post_process_): the walk must read them anew, not
-    // take them for the chunks it expects.
+    // take them for the chunks it expects. Before the claim moves back:
+    // a chunk another worker reads ahead for the next pass is fresh.
     for (size_t i = 0; i < kChunks; i++)
         if (i != current_ && state_[i].state.load(std::memory_order_acquire) == kRead) state_[i].offset = UINT64_MAX;
+    claim_offset_ = advised_ = first_record_;
+    claim_.clear(std::memory_order_release);
     expect_ = offset_ = first_record_;
     pos_ = end_;
     skip_ = 0;
